@@ -1,0 +1,139 @@
+//! Command line and configuration. Every setting has a flag and a `MERIDIAN_*` environment
+//! variable; scripts outside the code rely on these names, so they stay stable.
+
+use std::{fmt, net::SocketAddr, path::PathBuf};
+
+use clap::{builder::BoolishValueParser, Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(name = "server", version, about = "Meridian: multi-tenant monitoring on PostgreSQL.")]
+pub struct Cli {
+    #[command(flatten)]
+    pub settings: Settings,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Serve the web UI, the APIs and the background jobs (the default).
+    Serve,
+    /// Apply the database migrations and exit.
+    Migrate,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct Settings {
+    /// Address the HTTP server listens on.
+    #[arg(long, env = "MERIDIAN_LISTEN", default_value = "127.0.0.1:3000", global = true)]
+    pub listen: SocketAddr,
+
+    /// PostgreSQL URL. Unset: postgres://postgres@127.0.0.1:5432/meridian if that server
+    /// answers, otherwise a private cluster under the data directory.
+    #[arg(long, env = "MERIDIAN_DATABASE_URL", hide_env_values = true, global = true, value_parser = parse_secret)]
+    pub database_url: Option<Secret>,
+
+    /// Connections in the database pool.
+    #[arg(long, env = "MERIDIAN_DATABASE_POOL_SIZE", default_value_t = 10, global = true)]
+    pub database_pool_size: u32,
+
+    /// Log filter: a level (error, warn, info, debug, trace) or directives like `info,sqlx=warn`.
+    #[arg(long, env = "MERIDIAN_LOG", default_value = "info", global = true)]
+    pub log: String,
+
+    /// Log line format.
+    #[arg(long, env = "MERIDIAN_LOG_FORMAT", value_enum, default_value_t = LogFormat::Json, global = true)]
+    pub log_format: LogFormat,
+
+    /// Key that signs sessions and tokens; at least 32 characters.
+    #[arg(long, env = "MERIDIAN_SECRET_KEY", hide_env_values = true, global = true, value_parser = parse_secret_key)]
+    pub secret_key: Option<Secret>,
+
+    /// Seed demo data and print where to log in.
+    #[arg(long, env = "MERIDIAN_DEMO", value_parser = BoolishValueParser::new(), default_value = "false",
+          action = clap::ArgAction::Set, global = true)]
+    pub demo: bool,
+
+    /// Directory for local state: the private PostgreSQL cluster when one is needed.
+    #[arg(long, env = "MERIDIAN_DATA_DIR", default_value = ".meridian", global = true)]
+    pub data_dir: PathBuf,
+
+    /// Directory with the built site (pkg/meridian.wasm, .js, .css and public files).
+    #[arg(long, env = "MERIDIAN_SITE_ROOT", default_value = "target/site", global = true)]
+    pub site_root: PathBuf,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+/// A value that must never reach a log: `Debug` prints a placeholder.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[REDACTED]")
+    }
+}
+
+fn parse_secret(value: &str) -> Result<Secret, String> {
+    Ok(Secret::new(value))
+}
+
+fn parse_secret_key(value: &str) -> Result<Secret, String> {
+    if value.chars().count() < 32 {
+        return Err(format!("must be at least 32 characters, got {}", value.chars().count()));
+    }
+    Ok(Secret::new(value))
+}
+
+impl Settings {
+    /// Settings as the bare `server` command would see them (defaults and `MERIDIAN_*` variables).
+    pub fn defaults() -> Settings {
+        Cli::parse_from(["server"]).settings
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let mut settings = Settings::defaults();
+        settings.database_url = Some(Secret::new("postgres://u:hunter2@db/meridian"));
+        settings.secret_key = Some(Secret::new("k".repeat(40)));
+        let printed = format!("{settings:?}");
+        assert!(!printed.contains("hunter2"), "{printed}");
+        assert!(!printed.contains("kkkk"), "{printed}");
+        assert!(printed.contains("[REDACTED]"));
+    }
+
+    #[test]
+    fn short_secret_key_is_refused_with_its_length() {
+        let error = Cli::try_parse_from(["server", "--secret-key", "short"]).unwrap_err().to_string();
+        assert!(error.contains("at least 32 characters, got 5"), "{error}");
+    }
+
+    #[test]
+    fn subcommands_parse_and_serve_is_the_default() {
+        assert_eq!(Cli::try_parse_from(["server"]).unwrap().command, None);
+        assert_eq!(Cli::try_parse_from(["server", "migrate"]).unwrap().command, Some(Command::Migrate));
+        let cli = Cli::try_parse_from(["server", "serve", "--demo", "true", "--log-format", "text"]).unwrap();
+        assert!(cli.settings.demo);
+        assert_eq!(cli.settings.log_format, LogFormat::Text);
+    }
+}

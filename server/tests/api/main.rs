@@ -1,0 +1,10 @@
+//! Integration tests: the real router over HTTP against real PostgreSQL (a fresh database per
+//! test via `sqlx::test`, on the server named by DATABASE_URL).
+
+mod cli;
+mod correlation;
+mod embedded_postgres;
+mod health;
+mod helpers;
+mod metrics;
+mod pages;

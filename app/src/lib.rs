@@ -1,7 +1,11 @@
 //! Meridian's user interface: the page shell, the routes and the features behind them.
 #![recursion_limit = "256"]
 
+pub mod admin;
+pub mod audit;
+pub mod auth;
 pub mod components;
+pub mod error;
 pub mod health;
 #[cfg(feature = "ssr")]
 pub mod ssr;
@@ -9,10 +13,13 @@ pub mod ssr;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
 use leptos_router::{
-    components::{Route, Router, Routes},
+    components::{Redirect, Route, Router, Routes},
     path, SsrMode,
 };
 
+use admin::{tenants::TenantsPage, tokens::TokensPage, users::UsersPage, AdminLayout};
+use audit::AuditRoute;
+use auth::{get_current_user, LoginPage, RequireRole, UserResource};
 use components::{AppHeader, NotFound};
 use health::HomePage;
 
@@ -38,7 +45,12 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    // Loaded once per page; signing in or out reloads the page.
+    let user: UserResource = Resource::new(|| (), |_| get_current_user());
+    provide_context(user);
 
+    // Every page renders completely on the server before the first byte (SsrMode::Async), so
+    // it works without JavaScript and its HTTP status (403, 404, redirect) is right.
     view! {
         <Stylesheet id="leptos" href="/pkg/meridian.css"/>
         <Link rel="icon" type_="image/svg+xml" href="/favicon.svg"/>
@@ -48,8 +60,13 @@ pub fn App() -> impl IntoView {
             <AppHeader/>
             <main class="content">
                 <Routes fallback=NotFound>
-                    // Async: the status is in the first byte of HTML, so it works without JavaScript.
-                    <Route path=path!("") view=HomePage ssr=SsrMode::Async/>
+                    <Route path=path!("") view=|| view! { <RequireRole><HomePage/></RequireRole> } ssr=SsrMode::Async/>
+                    <Route path=path!("login") view=LoginPage ssr=SsrMode::Async/>
+                    <Route path=path!("audit") view=AuditRoute ssr=SsrMode::Async/>
+                    <Route path=path!("admin") view=|| view! { <AdminLayout><Redirect path="/admin/tenants"/></AdminLayout> } ssr=SsrMode::Async/>
+                    <Route path=path!("admin/tenants") view=|| view! { <AdminLayout><TenantsPage/></AdminLayout> } ssr=SsrMode::Async/>
+                    <Route path=path!("admin/users") view=|| view! { <AdminLayout><UsersPage/></AdminLayout> } ssr=SsrMode::Async/>
+                    <Route path=path!("admin/tokens") view=|| view! { <AdminLayout><TokensPage/></AdminLayout> } ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -1,7 +1,11 @@
 //! The Meridian server: one binary that serves pages, APIs, health and metrics.
 
+pub mod api;
+pub mod cli;
 pub mod database;
+pub mod demo;
 pub mod health;
 pub mod observability;
 pub mod settings;
 pub mod startup;
+pub mod web;

@@ -1,51 +1,68 @@
 //! `server`: settings → logs → the chosen subcommand.
 
+use std::process::ExitCode;
+
 use clap::Parser;
 
 use server::{
-    observability,
-    settings::{Cli, Command},
+    cli, demo, observability,
+    settings::{AuditCommand, Cli, Command, TenantCommand, TokenCommand},
     startup::{prepare_database, Application},
 };
 
 #[tokio::main]
-async fn main() -> std::process::ExitCode {
+async fn main() -> ExitCode {
     let cli = Cli::parse();
     let serving = matches!(cli.command, None | Some(Command::Serve));
     if let Err(error) = observability::init_logs(&cli.settings, !serving) {
         eprintln!("error: {error:#}");
-        return std::process::ExitCode::from(2);
+        return ExitCode::from(2);
     }
     match run(cli).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(error) => {
             tracing::error!(error = format!("{error:#}"), "Meridian stopped with an error.");
             eprintln!("error: {error:#}");
-            std::process::ExitCode::FAILURE
+            ExitCode::FAILURE
         }
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let settings = cli.settings;
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => {
-            let application = Application::build(&settings).await?;
-            let url = format!("http://{}:{}", settings.listen.ip(), application.port());
-            tracing::info!(%url, "Meridian is listening.");
-            if settings.demo {
-                println!("\nMeridian is running at {url}\n");
-            }
-            application.run_until_stopped().await
+    let command = cli.command.unwrap_or(Command::Serve);
+    if command == Command::Serve {
+        let application = Application::build(&settings).await?;
+        let url = format!("http://{}:{}", settings.listen.ip(), application.port());
+        tracing::info!(%url, "Meridian is listening.");
+        if settings.demo {
+            println!("\nMeridian is running at {url}\n\n{}", demo::credentials());
         }
-        Command::Migrate => {
-            let (pool, cluster) = prepare_database(&settings).await?;
-            pool.close().await;
-            if let Some(cluster) = cluster {
-                cluster.stop()?;
-            }
-            println!("Migrations applied.");
-            Ok(())
-        }
+        application.run_until_stopped().await?;
+        return Ok(ExitCode::SUCCESS);
     }
+
+    let (pool, cluster) = prepare_database(&settings).await?;
+    let outcome = match command {
+        Command::Serve => unreachable!("handled above"),
+        Command::Migrate => {
+            println!("Migrations applied.");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::CreateAdmin { email } => cli::create_admin(&pool, &email).await.map(|()| ExitCode::SUCCESS),
+        Command::Tenant { command: TenantCommand::Create { name } } => {
+            cli::create_tenant(&pool, &name).await.map(|()| ExitCode::SUCCESS)
+        }
+        Command::Token { command: TokenCommand::Create { tenant, scopes, name, expires_on } } => {
+            cli::create_token(&pool, &tenant, &scopes, &name, expires_on.as_deref()).await.map(|()| ExitCode::SUCCESS)
+        }
+        Command::Audit { command: AuditCommand::Verify } => {
+            cli::verify_audit(&pool).await.map(|intact| if intact { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+    };
+    pool.close().await;
+    if let Some(cluster) = cluster {
+        cluster.stop()?;
+    }
+    outcome
 }

@@ -20,6 +20,57 @@ pub enum Command {
     Serve,
     /// Apply the database migrations and exit.
     Migrate,
+    /// Create an admin user; the password comes from MERIDIAN_ADMIN_PASSWORD or a prompt.
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+    },
+    /// Manage tenants.
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Inspect the audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand, Debug, Clone, PartialEq, Eq)]
+pub enum TenantCommand {
+    /// Create a tenant and print its id.
+    Create { name: String },
+}
+
+#[derive(Subcommand, Debug, Clone, PartialEq, Eq)]
+pub enum TokenCommand {
+    /// Create an API token and print only its secret on stdout.
+    Create {
+        /// The tenant's name.
+        #[arg(long)]
+        tenant: String,
+        /// Comma-separated: ingest, read, write.
+        #[arg(long, value_delimiter = ',', default_value = "ingest")]
+        scopes: Vec<String>,
+        /// A name to recognise the token by.
+        #[arg(long, default_value = "cli")]
+        name: String,
+        /// Last day the token works (YYYY-MM-DD, UTC); none by default.
+        #[arg(long)]
+        expires_on: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug, Clone, PartialEq, Eq)]
+pub enum AuditCommand {
+    /// Check the hash chain; exit status 0 when intact, 1 with the first broken entry otherwise.
+    Verify,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -57,6 +108,35 @@ pub struct Settings {
     /// Directory for local state: the private PostgreSQL cluster when one is needed.
     #[arg(long, env = "MERIDIAN_DATA_DIR", default_value = ".meridian", global = true)]
     pub data_dir: PathBuf,
+
+    /// Mark the session cookie Secure (serve over HTTPS, or behind a proxy that terminates it).
+    #[arg(long, env = "MERIDIAN_COOKIE_SECURE", value_parser = BoolishValueParser::new(), default_value = "false",
+          action = clap::ArgAction::Set, global = true)]
+    pub cookie_secure: bool,
+
+    /// A session ends after this many minutes without a request.
+    #[arg(long, env = "MERIDIAN_SESSION_IDLE_MINUTES", default_value_t = 30, global = true)]
+    pub session_idle_minutes: u64,
+
+    /// A session ends this many hours after its login, however active.
+    #[arg(long, env = "MERIDIAN_SESSION_MAX_HOURS", default_value_t = 12, global = true)]
+    pub session_max_hours: u64,
+
+    /// Failed logins of one account within the window that lock it.
+    #[arg(long, env = "MERIDIAN_LOGIN_MAX_FAILURES", default_value_t = 10, global = true)]
+    pub login_max_failures: i64,
+
+    /// The window in which failed logins are counted.
+    #[arg(long, env = "MERIDIAN_LOGIN_WINDOW_MINUTES", default_value_t = 15, global = true)]
+    pub login_window_minutes: u64,
+
+    /// How long a locked account stays locked.
+    #[arg(long, env = "MERIDIAN_LOCKOUT_MINUTES", default_value_t = 15, global = true)]
+    pub lockout_minutes: u64,
+
+    /// Failed logins from one address within the window after which it is refused.
+    #[arg(long, env = "MERIDIAN_LOGIN_MAX_FAILURES_PER_IP", default_value_t = 100, global = true)]
+    pub login_max_failures_per_ip: i64,
 
     /// Directory with the built site (pkg/meridian.wasm, .js, .css and public files).
     #[arg(long, env = "MERIDIAN_SITE_ROOT", default_value = "target/site", global = true)]

@@ -1,22 +1,30 @@
 //! Building the application: database, router, listener. Tests build it the same way on port 0.
 
-use std::{path::PathBuf, time::Instant};
+use std::{path::{Path, PathBuf}, sync::Arc, time::{Duration, Instant}};
 
 use anyhow::Context as _;
-use axum::{middleware, Router};
+use axum::{middleware, routing::get, Router};
 use leptos::config::get_configuration;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
+use tower_sessions::{ExpiredDeletion, SessionManagerLayer};
+use tower_sessions_sqlx_store::PostgresStore;
 
-use app::{shell, ssr::AppState, App};
+use app::{
+    shell,
+    ssr::{passwords, AppState, AuthConfig, LockoutPolicy},
+    App,
+};
 
 use crate::{
+    api,
     database::{self, PrivateCluster},
     health,
     observability::{correlation, http_metrics, self_metrics},
     settings::Settings,
+    web::{audit_export, csrf, rpc_status, sessions},
 };
 
 pub struct Application {
@@ -30,11 +38,18 @@ impl Application {
     pub async fn build(settings: &Settings) -> anyhow::Result<Application> {
         let (pool, cluster) = prepare_database(settings).await?;
         let installation_id = app::ssr::load_installation_id(&pool).await.context("reading the installation")?;
-        let state = app_state(settings, pool, installation_id)?;
+        let state = app_state(settings, pool.clone(), installation_id)?;
+        if settings.demo {
+            crate::demo::seed(&state).await.context("seeding demo data")?;
+        }
+        let store = sessions::store(&pool).await.context("preparing the session store")?;
+        tokio::spawn(store.clone().continuously_delete_expired(Duration::from_secs(300)));
+        passwords::warm_up();
+        let router = router(state, sessions::layer(store, settings));
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("cannot listen on {} (MERIDIAN_LISTEN)", settings.listen))?;
-        Ok(Application { listener, router: router(state), cluster })
+        Ok(Application { listener, router, cluster })
     }
 
     pub fn port(&self) -> u16 {
@@ -83,17 +98,58 @@ pub async fn prepare_database(settings: &Settings) -> anyhow::Result<(PgPool, Op
 pub fn app_state(settings: &Settings, pool: PgPool, installation_id: String) -> anyhow::Result<AppState> {
     let mut leptos_options = get_configuration(None).context("Leptos configuration")?.leptos_options;
     leptos_options.site_root = settings.site_root.to_string_lossy().as_ref().into();
+    let minutes = |m: u64| Duration::from_secs(m * 60);
+    let auth = AuthConfig {
+        secret_key: secret_key(settings)?,
+        session_idle: minutes(settings.session_idle_minutes),
+        session_absolute: minutes(settings.session_max_hours * 60),
+        jwt_ttl: minutes(15),
+        lockout: LockoutPolicy {
+            max_failures: settings.login_max_failures,
+            window: minutes(settings.login_window_minutes),
+            lock_for: minutes(settings.lockout_minutes),
+            max_failures_per_ip: settings.login_max_failures_per_ip,
+        },
+    };
     Ok(AppState {
         leptos_options,
         pool,
         data_dir: PathBuf::from(&settings.data_dir),
         started_at: Instant::now(),
         installation_id,
+        auth: Arc::new(auth),
     })
 }
 
-/// Every route: pages and server functions, health, metrics, static files.
-pub fn router(state: AppState) -> Router {
+/// `MERIDIAN_SECRET_KEY`, or a key generated once and kept in the data directory (mode 0600)
+/// so sessions and tokens survive restarts. Replicas must share one: set the variable there.
+fn secret_key(settings: &Settings) -> anyhow::Result<Vec<u8>> {
+    if let Some(key) = &settings.secret_key {
+        return Ok(key.expose().as_bytes().to_vec());
+    }
+    let path = settings.data_dir.join("secret_key");
+    if let Ok(key) = std::fs::read_to_string(&path) {
+        if key.trim().len() >= 32 {
+            return Ok(key.trim().as_bytes().to_vec());
+        }
+    }
+    let key = app::ssr::tokens::generate_api_token().secret;
+    write_private(&path, &key).with_context(|| format!("keeping a generated secret key in {}", path.display()))?;
+    tracing::warn!(path = %path.display(), "Generated a secret key; set MERIDIAN_SECRET_KEY when running several replicas.");
+    Ok(key.into_bytes())
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::{io::Write, os::unix::fs::OpenOptionsExt};
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    file.write_all(contents.as_bytes())
+}
+
+/// Every route: pages and server functions, REST, health, metrics, static files.
+pub fn router(state: AppState, session_layer: SessionManagerLayer<PostgresStore>) -> Router {
     self_metrics::install();
     let routes = generate_route_list(App);
     let context = {
@@ -102,14 +158,19 @@ pub fn router(state: AppState) -> Router {
     };
     Router::new()
         .merge(health::router())
-        .route("/metrics", axum::routing::get(self_metrics::serve_metrics))
+        .merge(api::v1::router())
+        .route("/metrics", get(self_metrics::serve_metrics))
+        .route("/audit/export.csv", get(audit_export::export_csv))
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
+        .route_layer(middleware::from_fn(rpc_status::decode_errors_are_bad_requests))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
-        // Layers run bottom-up on the way in: correlation first, so metrics and handlers
-        // run inside the request's span.
+        // Layers run bottom-up on the way in: correlation first, so everything after runs
+        // inside the request's span; cross-site requests are refused before any session work.
+        .layer(session_layer)
+        .layer(middleware::from_fn(csrf::refuse_cross_site))
         .layer(middleware::from_fn(http_metrics::record))
         .layer(middleware::from_fn(correlation::correlate))
         .layer(CompressionLayer::new())

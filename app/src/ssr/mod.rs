@@ -1,6 +1,15 @@
-//! Server-only state shared by server functions and the axum routes.
+//! Server-only parts shared by every feature: state, the tenant scope, request context,
+//! passwords, tokens and the audit trail.
 
-use std::{path::PathBuf, time::Instant};
+pub mod audit;
+pub mod passwords;
+pub mod request;
+pub mod scope;
+pub mod security;
+pub mod server_fns;
+pub mod tokens;
+
+use std::{path::PathBuf, sync::Arc, time::{Duration, Instant}};
 
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
@@ -19,6 +28,46 @@ pub struct AppState {
     pub started_at: Instant,
     /// The `installation` row: the same on every replica that shares the database.
     pub installation_id: String,
+    pub auth: Arc<AuthConfig>,
+}
+
+/// How logins, sessions and tokens behave; from the `MERIDIAN_*` settings.
+#[derive(Clone)]
+pub struct AuthConfig {
+    /// Signs API JWTs (HS256). Never logged.
+    pub secret_key: Vec<u8>,
+    pub session_idle: Duration,
+    pub session_absolute: Duration,
+    pub jwt_ttl: Duration,
+    pub lockout: LockoutPolicy,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct LockoutPolicy {
+    /// Failures of one account within `window` that lock it for `lock_for`.
+    pub max_failures: i64,
+    pub window: Duration,
+    pub lock_for: Duration,
+    /// Failures from one address within `window` after which it is refused outright.
+    pub max_failures_per_ip: i64,
+}
+
+impl AuthConfig {
+    /// Defaults for tests and tools; the server builds it from its settings.
+    pub fn with_key(secret_key: Vec<u8>) -> AuthConfig {
+        AuthConfig {
+            secret_key,
+            session_idle: Duration::from_secs(30 * 60),
+            session_absolute: Duration::from_secs(12 * 3600),
+            jwt_ttl: Duration::from_secs(15 * 60),
+            lockout: LockoutPolicy {
+                max_failures: 10,
+                window: Duration::from_secs(15 * 60),
+                lock_for: Duration::from_secs(15 * 60),
+                max_failures_per_ip: 100,
+            },
+        }
+    }
 }
 
 /// Reads the installation's identity, written by the first migration.

@@ -58,3 +58,82 @@ async fn migrate_creates_the_database_and_applies_the_schema() {
     let mut admin = PgConnection::connect(&database_url("postgres")).await.unwrap();
     sqlx::query(&format!("drop database {name} with (force)")).execute(&mut admin).await.unwrap();
 }
+
+/// A fresh, migrated database for one CLI test; dropped by the guard.
+struct ScratchDatabase(String);
+
+impl ScratchDatabase {
+    fn new() -> ScratchDatabase {
+        let name = format!("meridian_cli_{}", uuid::Uuid::new_v4().simple());
+        let output = server().env("MERIDIAN_DATABASE_URL", database_url(&name)).arg("migrate").output().unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        ScratchDatabase(name)
+    }
+
+    fn run(&self, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+        let mut command = server();
+        command.env("MERIDIAN_DATABASE_URL", database_url(&self.0)).args(args);
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        command.output().unwrap()
+    }
+}
+
+impl Drop for ScratchDatabase {
+    fn drop(&mut self) {
+        let _ = Command::new("psql")
+            .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-qc", &format!("drop database if exists {} with (force)", self.0)])
+            .output();
+    }
+}
+
+fn stdout(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).to_string()
+}
+
+#[test]
+fn admin_commands_create_what_scripts_need() {
+    let db = ScratchDatabase::new();
+
+    let admin = db.run(&["create-admin", "--email", "root@example.com"], &[("MERIDIAN_ADMIN_PASSWORD", "a long enough password")]);
+    assert!(admin.status.success(), "{}", stderr(&admin));
+    assert!(uuid::Uuid::parse_str(&stdout(&admin)).is_ok(), "prints the user id: {}", stdout(&admin));
+    let short = db.run(&["create-admin", "--email", "second@example.com"], &[("MERIDIAN_ADMIN_PASSWORD", "short")]);
+    assert!(!short.status.success());
+    assert!(stderr(&short).contains("password: must be at least 12 characters"), "{}", stderr(&short));
+    let no_password = db.run(&["create-admin", "--email", "third@example.com"], &[]);
+    assert!(stderr(&no_password).contains("MERIDIAN_ADMIN_PASSWORD"), "{}", stderr(&no_password));
+
+    let tenant = db.run(&["tenant", "create", "acme"], &[]);
+    assert!(tenant.status.success(), "{}", stderr(&tenant));
+    assert!(uuid::Uuid::parse_str(&stdout(&tenant)).is_ok());
+    let again = db.run(&["tenant", "create", "ACME"], &[]);
+    assert!(stderr(&again).contains("name: a tenant with this name exists"), "{}", stderr(&again));
+
+    let token = db.run(&["token", "create", "--tenant", "acme", "--scopes", "ingest,read,write"], &[]);
+    assert!(token.status.success(), "{}", stderr(&token));
+    let secret = stdout(&token);
+    assert!(secret.starts_with("mrd_") && secret.len() == 44 && !secret.contains('\n'), "only the secret: {secret:?}");
+    let unknown = db.run(&["token", "create", "--tenant", "globex"], &[]);
+    assert!(stderr(&unknown).contains("no tenant named \"globex\""), "{}", stderr(&unknown));
+    let bad_scope = db.run(&["token", "create", "--tenant", "acme", "--scopes", "admin"], &[]);
+    assert!(stderr(&bad_scope).contains("scopes: \"admin\" is not one of ingest, read, write"), "{}", stderr(&bad_scope));
+
+    let verify = db.run(&["audit", "verify"], &[]);
+    assert_eq!(verify.status.code(), Some(0), "{}", stderr(&verify));
+    assert_eq!(stdout(&verify), "Audit trail intact: 3 entries verified.");
+
+    let tamper = Command::new("psql")
+        .args(["-h", "127.0.0.1", "-U", "postgres", "-d", &db.0, "-qc", "update audit_event set actor_label = 'x' where id = 2"])
+        .output()
+        .unwrap();
+    assert!(tamper.status.success());
+    let verify = db.run(&["audit", "verify"], &[]);
+    assert_eq!(verify.status.code(), Some(1));
+    assert!(stdout(&verify).starts_with("Audit trail BROKEN at entry 2"), "{}", stdout(&verify));
+}

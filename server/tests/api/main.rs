@@ -1,6 +1,8 @@
 //! Integration tests: the real router over HTTP against real PostgreSQL (a fresh database per
 //! test via `sqlx::test`, on the server named by DATABASE_URL).
 
+mod audit;
+mod auth;
 mod cli;
 mod correlation;
 mod embedded_postgres;
@@ -8,3 +10,4 @@ mod health;
 mod helpers;
 mod metrics;
 mod pages;
+mod tenancy;

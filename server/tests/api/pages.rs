@@ -1,12 +1,20 @@
+use reqwest::StatusCode;
 use sqlx::PgPool;
 
 use crate::helpers::TestApp;
 
 #[sqlx::test(migrator = "app::ssr::MIGRATOR")]
-async fn the_home_page_is_rendered_on_the_server_with_the_status(pool: PgPool) {
+async fn the_home_page_is_rendered_on_the_server_for_a_signed_in_user(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
+    app.create_user("ada@example.com", "manager", None).await;
+    let browser = app.browser();
 
-    let response = app.get("/").await;
+    let anonymous = browser.get("/").await;
+    assert_eq!(anonymous.status(), StatusCode::FOUND);
+    assert_eq!(anonymous.headers()["location"], "/login");
+
+    browser.login_ok("ada@example.com").await;
+    let response = browser.get("/").await;
     assert_eq!(response.status(), 200);
     let html = response.text().await.unwrap();
     assert!(html.contains("<h1>System status</h1>"), "{html}");
@@ -16,6 +24,15 @@ async fn the_home_page_is_rendered_on_the_server_with_the_status(pool: PgPool) {
     assert!(html.contains("/pkg/meridian.js"), "the hydration script is referenced");
     assert!(html.contains("/pkg/meridian.css"));
     assert!(html.contains("Auto-refresh: off"));
+    assert!(html.contains("ada@example.com"), "the header names the user");
+}
+
+#[sqlx::test(migrator = "app::ssr::MIGRATOR")]
+async fn a_deep_link_comes_back_after_login(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let response = app.browser().get("/audit?action=tenant.").await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert_eq!(response.headers()["location"], "/login?next=/audit%3Faction%3Dtenant.");
 }
 
 #[sqlx::test(migrator = "app::ssr::MIGRATOR")]
@@ -33,7 +50,7 @@ async fn an_unknown_page_is_a_404_inside_the_shell(pool: PgPool) {
 async fn the_status_server_function_answers_json(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
 
-    let response = app.client.post(format!("{}/rpc/health_report", app.address)).send().await.unwrap();
+    let response = app.client.post(app.url("/rpc/health_report")).send().await.unwrap();
     assert_eq!(response.status(), 200);
     let report: serde_json::Value = response.json().await.unwrap();
     assert_eq!(report["checks"][0]["name"], "database");

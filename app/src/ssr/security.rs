@@ -1,0 +1,42 @@
+//! Security events: counted in `meridian_security_events_total` and logged together.
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecurityEvent {
+    LoginFailed,
+    AccountLocked,
+    LoginWhileLocked,
+    AddressRateLimited,
+    TokenRejected,
+    CsrfRejected,
+}
+
+impl SecurityEvent {
+    pub fn name(self) -> &'static str {
+        match self {
+            SecurityEvent::LoginFailed => "login_failed",
+            SecurityEvent::AccountLocked => "account_locked",
+            SecurityEvent::LoginWhileLocked => "login_while_locked",
+            SecurityEvent::AddressRateLimited => "address_rate_limited",
+            SecurityEvent::TokenRejected => "token_rejected",
+            SecurityEvent::CsrfRejected => "csrf_rejected",
+        }
+    }
+
+    pub fn severity(self) -> &'static str {
+        match self {
+            SecurityEvent::LoginFailed | SecurityEvent::TokenRejected => "warning",
+            SecurityEvent::LoginWhileLocked | SecurityEvent::CsrfRejected => "warning",
+            SecurityEvent::AccountLocked | SecurityEvent::AddressRateLimited => "critical",
+        }
+    }
+
+    pub fn emit(self, detail: &str) {
+        metrics::counter!(
+            "meridian_security_events_total",
+            "event_type" => self.name(),
+            "severity" => self.severity(),
+        )
+        .increment(1);
+        tracing::warn!(event_type = self.name(), severity = self.severity(), detail, "Security event.");
+    }
+}

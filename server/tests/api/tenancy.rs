@@ -1,0 +1,354 @@
+//! The isolation matrix: every page, server function and REST route × every kind of caller ×
+//! a resource of the caller's own tenant and of another, with the exact status expected. The
+//! endpoint list comes from the running code (Leptos' route list, the registered server
+//! functions, the REST route table), so a new endpoint fails this test until it has a row.
+
+use std::collections::BTreeSet;
+
+use reqwest::{header, Method};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::helpers::{Browser, TestApp};
+use app::ssr::scope::TokenScope;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Who {
+    Anonymous,
+    Admin,
+    Manager,
+    ManagerOfA,
+    EditorA,
+    ViewerA,
+    TokenReadA,
+    TokenIngestA,
+}
+
+const EVERYONE: [Who; 8] = [
+    Who::Anonymous, Who::Admin, Who::Manager, Who::ManagerOfA, Who::EditorA, Who::ViewerA, Who::TokenReadA, Who::TokenIngestA,
+];
+
+impl Who {
+    fn has_session(self) -> bool {
+        !matches!(self, Who::Anonymous | Who::TokenReadA | Who::TokenIngestA)
+    }
+    fn email(self) -> &'static str {
+        match self {
+            Who::Admin => "admin@x.io",
+            Who::Manager => "manager@x.io",
+            Who::ManagerOfA => "manager-a@x.io",
+            Who::EditorA => "editor@a.io",
+            Who::ViewerA => "viewer@a.io",
+            _ => "",
+        }
+    }
+}
+
+/// What each kind of endpoint answers.
+#[derive(Clone, Copy, Debug)]
+enum Rule {
+    /// Anyone, signed in or not.
+    Public(u16),
+    /// Server functions for any signed-in user.
+    SignedIn,
+    /// Server functions for admins only.
+    AdminOnly,
+    /// Pages for any signed-in user; others are sent to the login page.
+    Page,
+    /// Admin pages.
+    AdminPage(u16),
+    /// REST reads of the caller's scope (session, or a token with `read`).
+    Read,
+    /// REST reads of one resource: another tenant's answers 404.
+    ReadOne,
+    /// REST for admins only.
+    RestAdmin,
+}
+
+/// The expected status for `who` on a resource of their own tenant (`own`) or another's.
+fn expected(rule: Rule, who: Who, own: bool) -> u16 {
+    let tenant_bound = matches!(who, Who::ManagerOfA | Who::EditorA | Who::ViewerA | Who::TokenReadA);
+    match rule {
+        Rule::Public(status) => status,
+        Rule::SignedIn => if who.has_session() { 200 } else { 401 },
+        Rule::AdminOnly => match who {
+            Who::Admin => 200,
+            w if w.has_session() => 403,
+            _ => 401,
+        },
+        Rule::Page => if who.has_session() { 200 } else { 302 },
+        Rule::AdminPage(ok) => match who {
+            Who::Admin => ok,
+            w if w.has_session() => 403,
+            _ => 302,
+        },
+        Rule::Read => match who {
+            Who::Anonymous => 401,
+            Who::TokenIngestA => 403,
+            _ => 200,
+        },
+        Rule::ReadOne => match who {
+            Who::Anonymous => 401,
+            Who::TokenIngestA => 403,
+            _ if tenant_bound && !own => 404,
+            _ => 200,
+        },
+        Rule::RestAdmin => match who {
+            Who::Anonymous => 401,
+            Who::Admin => 200,
+            _ => 403,
+        },
+    }
+}
+
+/// Every endpoint with its rule. Mutations use values that leave the fixtures as they are
+/// (activate the active, rename to the same name), so the order of cases does not matter.
+fn matrix() -> Vec<(&'static str, &'static str, Rule)> {
+    vec![
+        ("GET", "/", Rule::Page),
+        ("GET", "/login", Rule::Public(200)),
+        ("GET", "/audit", Rule::Page),
+        ("GET", "/admin", Rule::AdminPage(302)),
+        ("GET", "/admin/tenants", Rule::AdminPage(200)),
+        ("GET", "/admin/users", Rule::AdminPage(200)),
+        ("GET", "/admin/tokens", Rule::AdminPage(200)),
+        ("POST", "/rpc/health_report", Rule::Public(200)),
+        ("POST", "/rpc/current_user", Rule::Public(200)),
+        // Wrong credentials, whoever asks.
+        ("POST", "/rpc/login", Rule::Public(422)),
+        ("POST", "/rpc/logout", Rule::SignedIn),
+        ("POST", "/rpc/list_tenants", Rule::SignedIn),
+        ("POST", "/rpc/list_audit_events", Rule::SignedIn),
+        ("POST", "/rpc/create_tenant", Rule::AdminOnly),
+        ("POST", "/rpc/rename_tenant", Rule::AdminOnly),
+        ("POST", "/rpc/set_tenant_active", Rule::AdminOnly),
+        ("POST", "/rpc/list_users", Rule::AdminOnly),
+        ("POST", "/rpc/create_user", Rule::AdminOnly),
+        ("POST", "/rpc/update_user", Rule::AdminOnly),
+        ("POST", "/rpc/reset_password", Rule::AdminOnly),
+        ("POST", "/rpc/set_user_active", Rule::AdminOnly),
+        ("POST", "/rpc/list_tokens", Rule::AdminOnly),
+        ("POST", "/rpc/create_token", Rule::AdminOnly),
+        ("POST", "/rpc/revoke_token", Rule::AdminOnly),
+        ("POST", "/api/v1/auth/token", Rule::Public(401)),
+        ("GET", "/api/v1/audit/verify", Rule::RestAdmin),
+        ("GET", "/api/v1/audit/events", Rule::Read),
+        ("GET", "/api/v1/audit/events/{id}", Rule::ReadOne),
+        ("GET", "/api/v1/tenants", Rule::Read),
+        ("GET", "/api/v1/tenants/{id}", Rule::ReadOne),
+        ("GET", "/audit/export.csv", Rule::Read),
+        ("GET", "/metrics", Rule::Public(200)),
+        ("GET", "/health", Rule::Public(200)),
+        ("GET", "/health/live", Rule::Public(200)),
+        ("GET", "/health/ready", Rule::Public(200)),
+        ("GET", "/health/detailed", Rule::Public(200)),
+    ]
+}
+
+/// Every endpoint the server has, from the code itself.
+fn endpoints_in_code() -> BTreeSet<(String, String)> {
+    let mut all = BTreeSet::new();
+    for route in leptos_axum::generate_route_list(app::App) {
+        all.insert(("GET".to_string(), route.path().to_string()));
+    }
+    for (path, method) in server_fn::axum::server_fn_paths() {
+        all.insert((method.to_string(), path.to_string()));
+    }
+    for (method, path, _) in server::api::v1::routes() {
+        all.insert((method.to_string(), path.to_string()));
+    }
+    for path in ["/metrics", "/audit/export.csv", "/health", "/health/live", "/health/ready", "/health/detailed"] {
+        all.insert(("GET".to_string(), path.to_string()));
+    }
+    all
+}
+
+#[tokio::test]
+async fn the_matrix_covers_every_endpoint_in_the_code() {
+    let in_matrix: BTreeSet<(String, String)> =
+        matrix().into_iter().map(|(m, p, _)| (m.to_string(), p.to_string())).collect();
+    let in_code = endpoints_in_code();
+    let missing: Vec<_> = in_code.difference(&in_matrix).collect();
+    let stale: Vec<_> = in_matrix.difference(&in_code).collect();
+    assert!(missing.is_empty(), "endpoints without a row in the isolation matrix: {missing:?}");
+    assert!(stale.is_empty(), "matrix rows for endpoints that do not exist: {stale:?}");
+}
+
+struct Fixture {
+    tenant_a: Uuid,
+    tenant_b: Uuid,
+    user_a: Uuid,
+    user_b: Uuid,
+    event_a: i64,
+    event_b: i64,
+    token_read: String,
+    token_ingest: String,
+}
+
+async fn fixture(app: &TestApp) -> Fixture {
+    let tenant_a = app.create_tenant("tenant-a").await;
+    let tenant_b = app.create_tenant("tenant-b").await;
+    app.create_user(Who::Admin.email(), "admin", None).await;
+    app.create_user(Who::Manager.email(), "manager", None).await;
+    app.create_user(Who::ManagerOfA.email(), "manager", None).await;
+    sqlx::query("insert into manager_tenant (tenant_id, user_id) select $1, id from app_user where email = $2")
+        .bind(tenant_a)
+        .bind(Who::ManagerOfA.email())
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    app.create_user(Who::EditorA.email(), "tenant-editor", Some(tenant_a)).await;
+    let user_a = app.create_user(Who::ViewerA.email(), "tenant-viewer", Some(tenant_a)).await;
+    let user_b = app.create_user("viewer@b.io", "tenant-viewer", Some(tenant_b)).await;
+    let event = |tenant: Uuid| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("select max(id) from audit_event where tenant_id = $1").bind(tenant).fetch_one(&pool).await.unwrap()
+        }
+    };
+    Fixture {
+        tenant_a,
+        tenant_b,
+        user_a,
+        user_b,
+        event_a: event(tenant_a).await,
+        event_b: event(tenant_b).await,
+        token_read: app.create_token(tenant_a, &[TokenScope::Read]).await,
+        token_ingest: app.create_token(tenant_a, &[TokenScope::Ingest]).await,
+    }
+}
+
+/// Performs one case and answers the status.
+async fn perform(app: &TestApp, fx: &Fixture, who: Who, browser: &Browser<'_>, method: &str, path: &str, own: bool) -> u16 {
+    let (tenant, user, event, tenant_name) = if own {
+        (fx.tenant_a, fx.user_a, fx.event_a, "tenant-a")
+    } else {
+        (fx.tenant_b, fx.user_b, fx.event_b, "tenant-b")
+    };
+    let path = path.replace("{id}", &if path.contains("/audit/") { event.to_string() } else { tenant.to_string() });
+    let (tenant, user) = (tenant.to_string(), user.to_string());
+    let unique = Uuid::new_v4().simple().to_string();
+    let fields: Vec<(&str, String)> = match path.as_str() {
+        "/rpc/login" => vec![("email", who.email().to_string()), ("password", "not the password".into())],
+        "/rpc/create_tenant" => vec![("name", format!("t-{}", &unique[..12]))],
+        "/rpc/rename_tenant" => vec![("id", tenant.clone()), ("name", tenant_name.to_string())],
+        "/rpc/set_tenant_active" | "/rpc/set_user_active" => {
+            vec![("id", if path.contains("tenant") { tenant.clone() } else { user.clone() }), ("active", "true".into())]
+        }
+        "/rpc/create_user" => vec![("email", format!("{unique}@x.io")), ("display_name", String::new()), ("role", "tenant-viewer".into()),
+            ("tenant", tenant.clone()), ("managed_tenants", String::new()), ("password", "a long enough password".into())],
+        "/rpc/update_user" => vec![("id", user.clone()), ("email", if own { Who::ViewerA.email().into() } else { "viewer@b.io".into() }),
+            ("display_name", String::new()), ("role", "tenant-viewer".into()), ("tenant", tenant.clone()), ("managed_tenants", String::new())],
+        "/rpc/reset_password" => vec![("id", user.clone()), ("password", crate::helpers::PASSWORD.into())],
+        "/rpc/create_token" => vec![("tenant", tenant.clone()), ("name", "matrix".into()), ("scope_read", "on".into()), ("expires_on", String::new())],
+        "/rpc/revoke_token" => {
+            let secret = app.create_token(if own { fx.tenant_a } else { fx.tenant_b }, &[TokenScope::Read]).await;
+            let id: Uuid = sqlx::query_scalar("select id from api_token where prefix = $1").bind(&secret[..12]).fetch_one(&app.pool).await.unwrap();
+            vec![("id", id.to_string())]
+        }
+        _ => vec![],
+    };
+
+    let method = Method::from_bytes(method.as_bytes()).unwrap();
+    if path == "/api/v1/auth/token" {
+        let body = serde_json::json!({"email": "admin@x.io", "password": "not the password"});
+        let request = browser.client.post(app.url(&path)).header(header::ORIGIN, app.address.clone());
+        return request.json(&body).send().await.unwrap().status().as_u16();
+    }
+    let mut request = if who.has_session() {
+        let mut form: Vec<(&str, String)> = vec![("csrf", browser.csrf().await)];
+        form.extend(fields);
+        let request = browser.client.request(method.clone(), app.url(&path)).header(header::ORIGIN, app.address.clone());
+        if method == Method::POST { request.form(&form) } else { request }
+    } else {
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let request = client.request(method.clone(), app.url(&path));
+        // The same form a browser would post, with the (empty) CSRF field it would carry.
+        let mut form: Vec<(&str, String)> = vec![("csrf", String::new())];
+        form.extend(fields);
+        if method == Method::POST { request.form(&form) } else { request }
+    };
+    if method == Method::GET {
+        request = request.header(header::ACCEPT, "text/html,*/*");
+    }
+    request = match who {
+        Who::TokenReadA => request.bearer_auth(&fx.token_read),
+        Who::TokenIngestA => request.bearer_auth(&fx.token_ingest),
+        _ => request,
+    };
+    request.send().await.unwrap().status().as_u16()
+}
+
+#[sqlx::test(migrator = "app::ssr::MIGRATOR")]
+async fn every_endpoint_answers_every_caller_as_the_matrix_says(pool: PgPool) {
+    // A generous lockout: the matrix sends wrong passwords on purpose.
+    let app = TestApp::spawn_with(pool, |s| {
+        s.login_max_failures = 10_000;
+        s.login_max_failures_per_ip = 10_000;
+    })
+    .await;
+    let fx = fixture(&app).await;
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for who in EVERYONE {
+        let session = app.browser();
+        if who.has_session() {
+            session.login_ok(who.email()).await;
+        }
+        for (method, path, rule) in matrix() {
+            for own in [true, false] {
+                // A logout gets a session of its own, so it cannot end the one the others use.
+                let fresh = app.browser();
+                let browser = if path == "/rpc/logout" && who.has_session() {
+                    fresh.login_ok(who.email()).await;
+                    &fresh
+                } else {
+                    &session
+                };
+                let status = perform(&app, &fx, who, browser, method, path, own).await;
+                let want = expected(rule, who, own);
+                checked += 1;
+                if status != want {
+                    failures.push(format!("{who:?} {method} {path} ({}): got {status}, want {want}", if own { "own" } else { "other" }));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} of {checked} cases differ:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[sqlx::test(migrator = "app::ssr::MIGRATOR")]
+async fn lists_show_only_the_callers_tenants(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let fx = fixture(&app).await;
+    let names = |value: serde_json::Value| -> Vec<String> {
+        value.as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap().to_string()).collect()
+    };
+    for (who, want) in [
+        (Who::Admin, vec!["tenant-a", "tenant-b"]),
+        (Who::Manager, vec!["tenant-a", "tenant-b"]),
+        (Who::ManagerOfA, vec!["tenant-a"]),
+        (Who::EditorA, vec!["tenant-a"]),
+        (Who::ViewerA, vec!["tenant-a"]),
+    ] {
+        let browser = app.browser();
+        browser.login_ok(who.email()).await;
+        let listed = names(browser.post("/rpc/list_tenants").send().await.unwrap().json().await.unwrap());
+        assert_eq!(listed, want, "{who:?} via the server function");
+        let listed = names(browser.get("/api/v1/tenants").await.json().await.unwrap());
+        assert_eq!(listed, want, "{who:?} via REST");
+        let events: serde_json::Value = browser.get("/api/v1/audit/events").await.json().await.unwrap();
+        let tenants: BTreeSet<String> = events["events"].as_array().unwrap().iter()
+            .map(|e| e["tenant_name"].as_str().unwrap_or("installation").to_string()).collect();
+        if want.len() == 1 {
+            assert_eq!(tenants, BTreeSet::from(["tenant-a".to_string()]), "{who:?} audit entries");
+        } else {
+            assert!(tenants.contains("tenant-b") && tenants.contains("installation"), "{who:?}: {tenants:?}");
+        }
+    }
+    let by_token: serde_json::Value = app.client.get(app.url("/api/v1/tenants")).bearer_auth(&fx.token_read).send().await.unwrap().json().await.unwrap();
+    assert_eq!(names(by_token), ["tenant-a"]);
+    // A token's tenant is its own, whatever a query string says.
+    let sneaky: serde_json::Value = app.client.get(app.url("/api/v1/audit/events?tenant=tenant-b")).bearer_auth(&fx.token_read).send().await.unwrap().json().await.unwrap();
+    assert!(sneaky.to_string().contains("no tenant named"), "{sneaky}");
+}

@@ -49,6 +49,9 @@ export async function startServer() {
       MERIDIAN_DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${DATABASE}`,
       MERIDIAN_LOG_FORMAT: 'json',
       MERIDIAN_SITE_ROOT: join(ROOT, 'target', 'site'),
+      // Demo mode seeds the tenants and one user per role that the tests sign in as.
+      MERIDIAN_DEMO: 'true',
+      MERIDIAN_DATA_DIR: join(ROOT, 'target', 'e2e-data'),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -73,6 +76,26 @@ export async function launchBrowser() {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
+}
+
+export const PASSWORD = 'meridian-demo-password';
+export const USERS = {
+  admin: 'admin@meridian.demo',
+  manager: 'manager@meridian.demo',
+  editor: 'editor@acme.demo',
+  viewer: 'viewer@acme.demo',
+};
+
+/// Signs in through the login form and waits for the page it leads to.
+export async function login(page, baseUrl, email, next = '/') {
+  await page.goto(`${baseUrl}/login?next=${encodeURIComponent(next)}`, { waitUntil: 'networkidle' });
+  await page.fill('input[name=email]', email);
+  await page.fill('input[name=password]', PASSWORD);
+  await Promise.all([
+    page.waitForURL((url) => url.pathname === next.split('?')[0]),
+    page.click('#login-form button[type=submit]'),
+  ]);
+  await page.waitForLoadState('networkidle');
 }
 
 /// A page that records console errors and failed requests, so a test can assert there were none.

@@ -2,7 +2,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { launchBrowser, openPage, SCREENSHOTS, startServer } from './harness.mjs';
+import { launchBrowser, login, openPage, PASSWORD, SCREENSHOTS, startServer, USERS } from './harness.mjs';
 
 describe('home page', () => {
   let server;
@@ -18,14 +18,16 @@ describe('home page', () => {
     await server?.stop();
   });
 
-  test('the status is in the server-rendered HTML and readable without JavaScript', async () => {
-    const html = await (await fetch(`${server.baseUrl}/`)).text();
-    assert.match(html, /<h1>System status<\/h1>/);
-    assert.match(html, /data-check="database"/);
-    assert.match(html, /data-check="migrations"/);
-
+  test('signing in and reading the status work without JavaScript', async () => {
     const { page, close } = await openPage(browser, { javaScriptEnabled: false });
     await page.goto(`${server.baseUrl}/`);
+    assert.equal(new URL(page.url()).pathname, '/login', 'a visitor is sent to the login page');
+    await page.fill('input[name=email]', USERS.viewer);
+    await page.fill('input[name=password]', PASSWORD);
+    await Promise.all([page.waitForURL(`${server.baseUrl}/`), page.click('#login-form button[type=submit]')]);
+    const html = await page.content();
+    assert.match(html, /<h1>System status<\/h1>/);
+    assert.match(html, /data-check="migrations"/);
     const database = page.locator('tr[data-check="database"]');
     assert.equal(await database.locator('.pill').textContent(), 'healthy');
     assert.match(await page.locator('.overall-text').textContent(), /^\d of \d checks passed$/);
@@ -35,7 +37,7 @@ describe('home page', () => {
 
   test('the auto-refresh toggle reacts once hydrated and refreshes the status', async () => {
     const { page, problems, close } = await openPage(browser);
-    await page.goto(`${server.baseUrl}/`, { waitUntil: 'networkidle' });
+    await login(page, server.baseUrl, USERS.admin);
     const toggle = page.locator('#auto-refresh');
     assert.equal(await toggle.textContent(), 'Auto-refresh: off');
     const before = await page.locator('.overall').getAttribute('data-checked-at');
@@ -60,7 +62,7 @@ describe('home page', () => {
   test('the dark theme follows the system preference', async () => {
     const background = async (colorScheme) => {
       const { page, close } = await openPage(browser, { colorScheme });
-      await page.goto(`${server.baseUrl}/`);
+      await login(page, server.baseUrl, USERS.manager);
       if (colorScheme === 'dark') await page.screenshot({ path: join(SCREENSHOTS, 'home-dark.png') });
       const color = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
       await close();

@@ -1,6 +1,7 @@
 //! The Meridian server: one binary that serves pages, APIs, health and metrics.
 
 pub mod api;
+pub mod bench;
 pub mod cli;
 pub mod database;
 pub mod demo;

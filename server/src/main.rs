@@ -6,8 +6,8 @@ use clap::Parser;
 
 use server::{
     cli, demo, observability,
-    settings::{AuditCommand, Cli, Command, TenantCommand, TokenCommand},
-    startup::{prepare_database, Application},
+    settings::{AuditCommand, BenchCommand, Cli, Command, TenantCommand, TokenCommand},
+    startup::{app_state, prepare_database, Application},
 };
 
 #[tokio::main]
@@ -55,6 +55,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Token { command: TokenCommand::Create { tenant, scopes, name, expires_on } } => {
             cli::create_token(&pool, &tenant, &scopes, &name, expires_on.as_deref()).await.map(|()| ExitCode::SUCCESS)
+        }
+        Command::Bench { command: BenchCommand::Login { seconds, concurrency } } => {
+            let installation = app::ssr::load_installation_id(&pool).await?;
+            let state = app_state(&settings, pool.clone(), installation)?;
+            server::bench::login(state, pool.clone(), seconds, concurrency).await.map(|()| ExitCode::SUCCESS)
         }
         Command::Audit { command: AuditCommand::Verify } => {
             cli::verify_audit(&pool).await.map(|intact| if intact { ExitCode::SUCCESS } else { ExitCode::FAILURE })

@@ -40,6 +40,22 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Benchmarks; run them against a scratch database.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Subcommand, Debug, Clone, PartialEq, Eq)]
+pub enum BenchCommand {
+    /// Logins per second and argon2id verifies per second (the ceiling), in one run.
+    Login {
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+    },
 }
 
 #[derive(Subcommand, Debug, Clone, PartialEq, Eq)]
@@ -89,7 +105,7 @@ pub struct Settings {
     pub database_pool_size: u32,
 
     /// Log filter: a level (error, warn, info, debug, trace) or directives like `info,sqlx=warn`.
-    #[arg(long, env = "MERIDIAN_LOG", default_value = "info", global = true)]
+    #[arg(long, env = "MERIDIAN_LOG", default_value = "info,sqlx::postgres::notice=warn", global = true)]
     pub log: String,
 
     /// Log line format.

@@ -9,7 +9,7 @@ use crate::error::AppError;
 pub async fn list_audit_events(#[server(default)] filter: AuditFilter) -> Result<AuditPage, AppError> {
     use crate::ssr::server_fns::{app_state, current_scope, finish};
     let result = async {
-        let (scope, state) = (current_scope().await?, app_state());
+        let (scope, state) = (current_scope().await?, app_state()?);
         super::repo::list_events(&scope, &state.pool, &filter, super::PAGE_SIZE).await
     }
     .await;

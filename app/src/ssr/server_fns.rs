@@ -3,15 +3,20 @@
 //! form carrying the error in the URL.
 
 use axum::http::{header, request::Parts, StatusCode};
-use leptos::prelude::{expect_context, use_context};
+use leptos::prelude::use_context;
 use leptos_axum::ResponseOptions;
 use tower_sessions::Session;
 
 use super::{request::RequestMeta, scope::Scope, security::SecurityEvent, AppState};
 use crate::{auth::ssr as auth, error::AppError};
 
-pub fn app_state() -> AppState {
-    expect_context::<AppState>()
+/// The state, from the request's context. A resource that outlives its request (the page was
+/// already sent) finds no context; it gets an error instead of bringing the worker down.
+pub fn app_state() -> Result<AppState, AppError> {
+    use_context::<AppState>().ok_or_else(|| {
+        tracing::warn!("A server function ran outside a request's context.");
+        AppError::Internal
+    })
 }
 
 pub fn request_parts() -> Result<Parts, AppError> {
@@ -32,13 +37,13 @@ pub async fn session() -> Result<Session, AppError> {
 /// The signed-in caller's scope; `Unauthorized` when nobody is signed in.
 pub async fn current_scope() -> Result<Scope, AppError> {
     let session = session().await?;
-    auth::scope_from_session(&app_state(), &session, request_meta()).await
+    auth::scope_from_session(&app_state()?, &session, request_meta()).await
 }
 
 /// The caller's scope for a change: also checks the form's CSRF token against the session's.
 pub async fn mutation_scope(csrf: &str) -> Result<Scope, AppError> {
     let session = session().await?;
-    let scope = auth::scope_from_session(&app_state(), &session, request_meta()).await?;
+    let scope = auth::scope_from_session(&app_state()?, &session, request_meta()).await?;
     if !auth::csrf_matches(&session, csrf).await? {
         SecurityEvent::CsrfRejected.emit("server function call without the session's CSRF token");
         return Err(AppError::Forbidden);

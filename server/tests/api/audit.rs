@@ -221,3 +221,18 @@ async fn the_audit_list_filters_and_the_csv_export_streams_the_scope(pool: PgPoo
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.text().await.unwrap().contains("from: must be a time"));
 }
+
+#[sqlx::test(migrator = "app::ssr::MIGRATOR")]
+async fn the_last_active_admin_cannot_be_removed(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let root = app.create_user("root@example.com", "admin", None).await.to_string();
+    let manager = app.create_user("manager@example.com", "manager", None).await.to_string();
+    let admin = app.browser();
+    admin.login_ok("root@example.com").await;
+    let response = admin.call("set_user_active", &[("id", &root), ("active", "false")]).await;
+    assert_eq!(response.status(), 422);
+    let error: Value = response.json().await.unwrap();
+    assert_eq!(error["Invalid"]["message"], "the last active admin must stay an active admin");
+    // Other users are unaffected by the rule.
+    assert_eq!(admin.call("set_user_active", &[("id", &manager), ("active", "false")]).await.status(), 200);
+}

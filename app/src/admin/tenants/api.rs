@@ -12,7 +12,7 @@ use crate::error::AppError;
 pub async fn list_tenants() -> Result<Vec<Tenant>, AppError> {
     use crate::ssr::server_fns::{app_state, current_scope, finish};
     let result = async {
-        let (scope, state) = (current_scope().await?, app_state());
+        let (scope, state) = (current_scope().await?, app_state()?);
         super::repo::list_tenants(&scope, &state.pool).await
     }
     .await;
@@ -24,7 +24,7 @@ pub async fn create_tenant(csrf: String, name: String) -> Result<Tenant, AppErro
     use crate::ssr::server_fns::{app_state, finish, mutation_scope};
     let result = async {
         let scope = mutation_scope(&csrf).await?;
-        let (admin, state) = (scope.require_admin()?, app_state());
+        let (admin, state) = (scope.require_admin()?, app_state()?);
         super::repo::create_tenant(&admin, &state.pool, &name).await
     }
     .await;
@@ -36,7 +36,7 @@ pub async fn rename_tenant(csrf: String, id: Uuid, name: String) -> Result<Tenan
     use crate::ssr::server_fns::{app_state, finish, mutation_scope};
     let result = async {
         let scope = mutation_scope(&csrf).await?;
-        let (admin, state) = (scope.require_admin()?, app_state());
+        let (admin, state) = (scope.require_admin()?, app_state()?);
         super::repo::rename_tenant(&admin, &state.pool, id, &name).await
     }
     .await;
@@ -48,7 +48,7 @@ pub async fn set_tenant_active(csrf: String, id: Uuid, active: bool) -> Result<T
     use crate::ssr::server_fns::{app_state, finish, mutation_scope};
     let result = async {
         let scope = mutation_scope(&csrf).await?;
-        let (admin, state) = (scope.require_admin()?, app_state());
+        let (admin, state) = (scope.require_admin()?, app_state()?);
         super::repo::set_tenant_active(&admin, &state.pool, id, active).await
     }
     .await;

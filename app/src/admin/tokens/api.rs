@@ -10,7 +10,7 @@ use crate::error::AppError;
 pub async fn list_tokens() -> Result<Vec<ApiToken>, AppError> {
     use crate::ssr::server_fns::{app_state, current_scope, finish};
     let result = async {
-        let (scope, state) = (current_scope().await?, app_state());
+        let (scope, state) = (current_scope().await?, app_state()?);
         super::repo::list_tokens(&scope.require_admin()?, &state.pool).await
     }
     .await;
@@ -40,7 +40,7 @@ pub async fn create_token(
             .map(|(_, scope)| scope)
             .collect();
         let expires_at = super::parse_expiry(&expires_on)?;
-        let state = app_state();
+        let state = app_state()?;
         super::repo::create_token(&admin, &state.pool, tenant, &name, &scopes, expires_at).await
     }
     .await;
@@ -52,7 +52,7 @@ pub async fn revoke_token(csrf: String, id: Uuid) -> Result<ApiToken, AppError> 
     use crate::ssr::server_fns::{app_state, finish, mutation_scope};
     let result = async {
         let scope = mutation_scope(&csrf).await?;
-        let (admin, state) = (scope.require_admin()?, app_state());
+        let (admin, state) = (scope.require_admin()?, app_state()?);
         super::repo::revoke_token(&admin, &state.pool, id).await
     }
     .await;

@@ -10,7 +10,7 @@ use crate::error::AppError;
 pub async fn list_users() -> Result<Vec<User>, AppError> {
     use crate::ssr::server_fns::{app_state, current_scope, finish};
     let result = async {
-        let (scope, state) = (current_scope().await?, app_state());
+        let (scope, state) = (current_scope().await?, app_state()?);
         super::repo::list_users(&scope.require_admin()?, &state.pool).await
     }
     .await;
@@ -32,7 +32,7 @@ pub async fn create_user(
         let scope = mutation_scope(&csrf).await?;
         let admin = scope.require_admin()?;
         let change = super::UserChange::parse(&email, &display_name, &role, &tenant, &managed_tenants)?;
-        let state = app_state();
+        let state = app_state()?;
         super::repo::create_user(&admin, &state.pool, change, password).await
     }
     .await;
@@ -54,7 +54,7 @@ pub async fn update_user(
         let scope = mutation_scope(&csrf).await?;
         let admin = scope.require_admin()?;
         let change = super::UserChange::parse(&email, &display_name, &role, &tenant, &managed_tenants)?;
-        let state = app_state();
+        let state = app_state()?;
         super::repo::update_user(&admin, &state.pool, id, change).await
     }
     .await;
@@ -66,7 +66,7 @@ pub async fn reset_password(csrf: String, id: Uuid, password: String) -> Result<
     use crate::ssr::server_fns::{app_state, finish, mutation_scope};
     let result = async {
         let scope = mutation_scope(&csrf).await?;
-        let (admin, state) = (scope.require_admin()?, app_state());
+        let (admin, state) = (scope.require_admin()?, app_state()?);
         super::repo::reset_password(&admin, &state.pool, id, password).await
     }
     .await;
@@ -78,7 +78,7 @@ pub async fn set_user_active(csrf: String, id: Uuid, active: bool) -> Result<Use
     use crate::ssr::server_fns::{app_state, finish, mutation_scope};
     let result = async {
         let scope = mutation_scope(&csrf).await?;
-        let (admin, state) = (scope.require_admin()?, app_state());
+        let (admin, state) = (scope.require_admin()?, app_state()?);
         super::repo::set_user_active(&admin, &state.pool, id, active).await
     }
     .await;

@@ -92,8 +92,11 @@ async fn set_managed(tx: &mut ScopedTx<'_>, user: Uuid, managed: &[Uuid]) -> Res
     Ok(())
 }
 
-/// Refuses a change that would leave the installation without an active admin.
-async fn keep_an_admin(tx: &mut ScopedTx<'_>, field: &str) -> Result<(), AppError> {
+/// Refuses a change that takes the last active admin away from the installation.
+async fn keep_an_admin(tx: &mut ScopedTx<'_>, before: &User, field: &str) -> Result<(), AppError> {
+    if !(before.role == Role::Admin && before.active) {
+        return Ok(());
+    }
     let admins: i64 = sqlx::query_scalar("select count(*) from app_user where role = 'admin' and active")
         .fetch_one(tx.conn())
         .await?;
@@ -144,7 +147,7 @@ pub async fn update_user(admin: &Admin<'_>, pool: &PgPool, id: Uuid, change: Use
     .await
     .map_err(email_taken)?;
     set_managed(&mut tx, id, &managed).await?;
-    keep_an_admin(&mut tx, "role").await?;
+    keep_an_admin(&mut tx, &before, "role").await?;
     let after = fetch(tx.conn(), id, false).await?;
     audit::record(&mut tx, AuditEntry::new("user.update", "user", id).tenant(after.tenant_id.or(before.tenant_id))
         .before(&before).after(&after)).await?;
@@ -178,7 +181,7 @@ pub async fn set_user_active(admin: &Admin<'_>, pool: &PgPool, id: Uuid, active:
     let mut tx = admin.scope().begin(pool).await?;
     let before = fetch(tx.conn(), id, true).await?;
     sqlx::query("update app_user set active = $2, updated_at = now() where id = $1").bind(id).bind(active).execute(tx.conn()).await?;
-    keep_an_admin(&mut tx, "active").await?;
+    keep_an_admin(&mut tx, &before, "active").await?;
     let after = fetch(tx.conn(), id, false).await?;
     let action = if active { "user.activate" } else { "user.deactivate" };
     audit::record(&mut tx, AuditEntry::new(action, "user", id).tenant(before.tenant_id).before(&before).after(&after)).await?;

@@ -97,17 +97,8 @@ pub fn ToLogin() -> impl IntoView {
         "" => location.pathname.get_untracked(),
         query => format!("{}?{query}", location.pathname.get_untracked()),
     };
-    let path = if next == "/" { "/login".to_string() } else { format!("/login?next={}", encode_component(&next)) };
+    let path = if next == "/" { "/login".to_string() } else { format!("/login?next={}", crate::url::encode(&next)) };
     view! { <Redirect path/> }
-}
-
-fn encode_component(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// What a page shows when its data cannot be loaded, with the matching HTTP status.

@@ -8,7 +8,11 @@ use leptos_axum::ResponseOptions;
 use tower_sessions::Session;
 
 use super::{request::RequestMeta, scope::Scope, security::SecurityEvent, AppState};
-use crate::{auth::ssr as auth, error::AppError};
+use crate::{
+    auth::ssr as auth,
+    error::AppError,
+    url::{decode, encode},
+};
 
 /// The state, from the request's context. A resource that outlives its request (the page was
 /// already sent) finds no context; it gets an error instead of bringing the worker down.
@@ -107,33 +111,6 @@ fn url_decode_pairs(query: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-fn decode(text: &str) -> String {
-    let bytes = text.replace('+', " ").into_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or(""), 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,8 +129,4 @@ mod tests {
         assert_eq!(back_to_form("garbage", "x", &error), None);
     }
 
-    #[test]
-    fn percent_decoding() {
-        assert_eq!(decode("a%20b+c%2Fd%"), "a b c/d%");
-    }
 }

@@ -260,3 +260,55 @@ async fn tampered_jwts_are_refused(pool: PgPool) {
     sqlx::query("update app_user set active = false where id = $1").bind(user).execute(&app.pool).await.unwrap();
     assert_eq!(get(good).await, StatusCode::UNAUTHORIZED, "deactivated user");
 }
+
+#[sqlx::test(migrator = "app::ssr::MIGRATOR")]
+async fn a_session_ends_at_its_absolute_lifetime_however_active(pool: PgPool) {
+    let app = TestApp::spawn_with(pool, |s| s.session_max_hours = 0).await;
+    app.create_user("ada@example.com", "admin", None).await;
+    let browser = app.browser();
+    browser.login_ok("ada@example.com").await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(browser.call("list_users", &[]).await.status(), 401);
+}
+
+#[sqlx::test(migrator = "app::ssr::MIGRATOR")]
+async fn emails_are_unique_without_regard_to_case(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    app.create_user("Ada@Example.com", "admin", None).await;
+    let admin = app.browser();
+    admin.login_ok("ada@example.com").await;
+    let response = admin
+        .call("create_user", &[("email", "ADA@example.COM"), ("display_name", ""), ("role", "manager"), ("tenant", ""),
+            ("managed_tenants", ""), ("password", PASSWORD)])
+        .await;
+    assert_eq!(response.status(), 422);
+    let error: Value = response.json().await.unwrap();
+    assert_eq!(error["Invalid"]["field"], "email");
+    assert_eq!(error["Invalid"]["message"], "a user with this email exists");
+}
+
+#[sqlx::test(migrator = "app::ssr::MIGRATOR")]
+async fn api_tokens_record_their_last_use_and_stop_when_revoked_or_expired(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let acme = app.create_tenant("acme").await;
+    let token = app.create_token(acme, &[TokenScope::Read]).await;
+    let prefix = &token[..12];
+    let last_used = || async {
+        sqlx::query_scalar::<_, Option<chrono::DateTime<chrono::Utc>>>("select last_used_at from api_token where prefix = $1")
+            .bind(prefix).fetch_one(&app.pool).await.unwrap()
+    };
+    assert_eq!(last_used().await, None);
+    assert_eq!(app.client.get(app.url("/api/v1/tenants")).bearer_auth(&token).send().await.unwrap().status(), 200);
+    assert!(last_used().await.is_some());
+
+    sqlx::query("update api_token set expires_at = now() - interval '1 second' where prefix = $1").bind(prefix).execute(&app.pool).await.unwrap();
+    assert_eq!(app.client.get(app.url("/api/v1/tenants")).bearer_auth(&token).send().await.unwrap().status(), 401);
+    sqlx::query("update api_token set expires_at = null, revoked_at = now() where prefix = $1").bind(prefix).execute(&app.pool).await.unwrap();
+    assert_eq!(app.client.get(app.url("/api/v1/tenants")).bearer_auth(&token).send().await.unwrap().status(), 401);
+    // A near miss of the secret is refused too.
+    let mut wrong = token.clone();
+    wrong.replace_range(20..21, if &token[20..21] == "a" { "b" } else { "a" });
+    sqlx::query("update api_token set revoked_at = null where prefix = $1").bind(prefix).execute(&app.pool).await.unwrap();
+    assert_eq!(app.client.get(app.url("/api/v1/tenants")).bearer_auth(&wrong).send().await.unwrap().status(), 401);
+    assert_eq!(app.client.get(app.url("/api/v1/tenants")).bearer_auth(&token).send().await.unwrap().status(), 200);
+}

@@ -32,7 +32,7 @@ async fn a_deep_link_comes_back_after_login(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
     let response = app.browser().get("/audit?action=tenant.").await;
     assert_eq!(response.status(), StatusCode::FOUND);
-    assert_eq!(response.headers()["location"], "/login?next=/audit%3Faction%3Dtenant.");
+    assert_eq!(response.headers()["location"], "/login?next=%2Faudit%3Faction%3Dtenant.");
 }
 
 #[sqlx::test(migrator = "app::ssr::MIGRATOR")]

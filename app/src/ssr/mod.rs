@@ -52,24 +52,6 @@ pub struct LockoutPolicy {
     pub max_failures_per_ip: i64,
 }
 
-impl AuthConfig {
-    /// Defaults for tests and tools; the server builds it from its settings.
-    pub fn with_key(secret_key: Vec<u8>) -> AuthConfig {
-        AuthConfig {
-            secret_key,
-            session_idle: Duration::from_secs(30 * 60),
-            session_absolute: Duration::from_secs(12 * 3600),
-            jwt_ttl: Duration::from_secs(15 * 60),
-            lockout: LockoutPolicy {
-                max_failures: 10,
-                window: Duration::from_secs(15 * 60),
-                lock_for: Duration::from_secs(15 * 60),
-                max_failures_per_ip: 100,
-            },
-        }
-    }
-}
-
 /// Reads the installation's identity, written by the first migration.
 pub async fn load_installation_id(pool: &PgPool) -> Result<String, sqlx::Error> {
     sqlx::query_scalar("select id::text from installation").fetch_one(pool).await

@@ -116,10 +116,6 @@ impl Scope {
         }
     }
 
-    pub fn sees_all_tenants(&self) -> bool {
-        self.tenants == TenantAccess::All
-    }
-
     pub fn require_admin(&self) -> Result<Admin<'_>, AppError> {
         match (&self.actor, self.role) {
             (Actor::System, _) | (_, Some(Role::Admin)) => Ok(Admin(self)),

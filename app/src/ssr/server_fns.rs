@@ -23,10 +23,6 @@ pub fn app_state() -> Result<AppState, AppError> {
     })
 }
 
-pub fn request_parts() -> Result<Parts, AppError> {
-    use_context::<Parts>().ok_or(AppError::Internal)
-}
-
 pub fn request_meta() -> RequestMeta {
     use_context::<Parts>().map(|parts| RequestMeta::from_parts(&parts)).unwrap_or_default()
 }

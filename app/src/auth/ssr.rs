@@ -275,7 +275,7 @@ pub async fn scope_from_bearer(state: &AppState, credential: &str, request: Requ
             SecurityEvent::TokenRejected.emit("malformed API token");
             return Err(BearerError::Invalid);
         };
-        api_token_scope(state, prefix, Some(credential), request).await?
+        api_token_scope(state, TokenLookup::Secret { prefix, secret: credential }, request).await?
     };
     scope.ok_or_else(|| {
         SecurityEvent::TokenRejected.emit("token of a revoked, expired or deactivated principal");
@@ -289,42 +289,40 @@ async fn scope_from_claims(state: &AppState, claims: &Claims, request: RequestMe
             let Ok(id) = id.parse() else { return Ok(None) };
             Ok(load_active_user(state, id).await?.map(|user| user.scope(request)))
         }
-        Some(("token", id)) => {
-            let Ok(id) = id.parse::<Uuid>() else { return Ok(None) };
-            let prefix: Option<String> = {
-                let system = Scope::system(RequestMeta::default());
-                let mut tx = system.begin(&state.pool).await?;
-                let prefix = sqlx::query_scalar("select prefix from api_token where id = $1").bind(id).fetch_optional(tx.conn()).await?;
-                tx.commit().await?;
-                prefix
-            };
-            match prefix {
-                Some(prefix) => api_token_scope(state, &prefix, None, request).await,
-                None => Ok(None),
-            }
-        }
+        Some(("token", id)) => match id.parse::<Uuid>() {
+            Ok(id) => api_token_scope(state, TokenLookup::Id(id), request).await,
+            Err(_) => Ok(None),
+        },
         _ => Ok(None),
     }
 }
 
-/// The scope of a usable (not revoked, not expired, tenant active) token. With `secret`, the
-/// secret must match; without, the caller already proved it (a JWT issued for the token).
-pub async fn api_token_scope(state: &AppState, prefix: &str, secret: Option<&str>, request: RequestMeta) -> Result<Option<Scope>, AppError> {
+/// How a token is presented: its secret (found by prefix, then compared), or the id in a JWT
+/// that was issued for it (the secret was proved when the JWT was).
+pub enum TokenLookup<'a> {
+    Secret { prefix: &'a str, secret: &'a str },
+    Id(Uuid),
+}
+
+/// The scope of a usable (not revoked, not expired, tenant active) token, in one transaction.
+pub async fn api_token_scope(state: &AppState, lookup: TokenLookup<'_>, request: RequestMeta) -> Result<Option<Scope>, AppError> {
     let system = Scope::system(RequestMeta::default());
     let mut tx = system.begin(&state.pool).await?;
-    let row = sqlx::query(
-        "select k.id, k.tenant_id, k.secret_sha256, k.scopes, k.last_used_at < now() - interval '1 minute' as stale
+    let query = sqlx::query(
+        "select k.id, k.tenant_id, k.prefix, k.secret_sha256, k.scopes, k.last_used_at < now() - interval '1 minute' as stale
          from api_token k join tenant t on t.id = k.tenant_id
-         where k.prefix = $1 and k.revoked_at is null and (k.expires_at is null or k.expires_at > now()) and t.active",
-    )
-    .bind(prefix)
-    .fetch_optional(tx.conn())
-    .await?;
+         where (k.prefix = $1 or k.id = $2) and k.revoked_at is null and (k.expires_at is null or k.expires_at > now()) and t.active",
+    );
+    let query = match &lookup {
+        TokenLookup::Secret { prefix, .. } => query.bind(*prefix).bind(None::<Uuid>),
+        TokenLookup::Id(id) => query.bind(None::<&str>).bind(*id),
+    };
+    let row = query.fetch_optional(tx.conn()).await?;
     let Some(row) = row else {
         tx.commit().await?;
         return Ok(None);
     };
-    if let Some(secret) = secret {
+    if let TokenLookup::Secret { secret, .. } = lookup {
         if !tokens::digests_match(&tokens::sha256(secret), &row.get::<Vec<u8>, _>("secret_sha256")) {
             tx.commit().await?;
             return Ok(None);
@@ -339,7 +337,7 @@ pub async fn api_token_scope(state: &AppState, prefix: &str, secret: Option<&str
     }
     tx.commit().await?;
     Ok(Some(Scope {
-        actor: Actor::Token { id, prefix: prefix.to_string() },
+        actor: Actor::Token { id, prefix: row.get("prefix") },
         role: None,
         token_scopes: row.get::<Vec<String>, _>("scopes").iter().filter_map(|s| TokenScope::parse(s)).collect(),
         tenants: TenantAccess::Only(vec![tenant]),

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use crate::api::ApiError;
 use app::{
-    auth::ssr::{api_token_scope, jwt_for, login},
+    auth::ssr::{api_token_scope, jwt_for, login, TokenLookup},
     error::AppError,
     ssr::{request::RequestMeta, tokens::prefix_of, AppState},
 };
@@ -38,7 +38,8 @@ pub async fn issue_token(
         },
         TokenRequest::ApiToken { api_token } => {
             let prefix = prefix_of(&api_token).ok_or(AppError::Unauthorized)?;
-            api_token_scope(&state, prefix, Some(&api_token), request).await?.ok_or(AppError::Unauthorized)?
+            let lookup = TokenLookup::Secret { prefix, secret: &api_token };
+            api_token_scope(&state, lookup, request).await?.ok_or(AppError::Unauthorized)?
         }
     };
     Ok(Json(json!({

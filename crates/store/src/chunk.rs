@@ -44,7 +44,10 @@ pub struct ChunkEncoder {
 
 impl ChunkEncoder {
     pub fn new() -> Self {
-        ChunkEncoder { leading: u8::MAX, ..ChunkEncoder::default() }
+        ChunkEncoder {
+            leading: u8::MAX,
+            ..ChunkEncoder::default()
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -66,10 +69,17 @@ impl ChunkEncoder {
         let bits = value.to_bits();
         if self.count > 0 {
             if timestamp < self.last_timestamp {
-                return Err(AppendError::OutOfOrder { timestamp, last: self.last_timestamp });
+                return Err(AppendError::OutOfOrder {
+                    timestamp,
+                    last: self.last_timestamp,
+                });
             }
             if timestamp == self.last_timestamp {
-                return if bits == self.last_value { Ok(false) } else { Err(AppendError::Duplicate { timestamp }) };
+                return if bits == self.last_value {
+                    Ok(false)
+                } else {
+                    Err(AppendError::Duplicate { timestamp })
+                };
             }
         }
         if self.count == u16::MAX {
@@ -121,7 +131,8 @@ impl ChunkEncoder {
         let trailing = xor.trailing_zeros() as u8;
         if self.leading != u8::MAX && leading >= self.leading && trailing >= self.trailing {
             self.bits.write_bit(false);
-            self.bits.write_bits(xor >> self.trailing, 64 - self.leading - self.trailing);
+            self.bits
+                .write_bits(xor >> self.trailing, 64 - self.leading - self.trailing);
         } else {
             self.leading = leading;
             self.trailing = trailing;
@@ -162,7 +173,16 @@ impl<'a> ChunkIter<'a> {
             [a, b, rest @ ..] => (u16::from_be_bytes([*a, *b]), rest),
             _ => (0, &[][..]),
         };
-        ChunkIter { bits: BitReader::new(rest), remaining: count, read: 0, timestamp: 0, delta: 0, value: 0, leading: 0, trailing: 0 }
+        ChunkIter {
+            bits: BitReader::new(rest),
+            remaining: count,
+            read: 0,
+            timestamp: 0,
+            delta: 0,
+            value: 0,
+            leading: 0,
+            trailing: 0,
+        }
     }
 
     fn read_delta_of_delta(&mut self) -> Option<i64> {
@@ -180,7 +200,11 @@ impl<'a> ChunkIter<'a> {
             return Some(raw as i64);
         }
         // Sign-extend: the positive range reaches 2^(width-1) inclusive, as written.
-        Some(if raw > 1 << (width - 1) { raw as i64 - (1i64 << width) } else { raw as i64 })
+        Some(if raw > 1 << (width - 1) {
+            raw as i64 - (1i64 << width)
+        } else {
+            raw as i64
+        })
     }
 
     fn read_value(&mut self) -> Option<u64> {
@@ -246,7 +270,9 @@ mod tests {
         for &(t, v) in samples {
             assert_eq!(encoder.append(t, f64::from_bits(v)), Ok(true));
         }
-        ChunkIter::new(&encoder.encode()).map(|(t, v)| (t, v.to_bits())).collect()
+        ChunkIter::new(&encoder.encode())
+            .map(|(t, v)| (t, v.to_bits()))
+            .collect()
     }
 
     #[test]
@@ -264,7 +290,11 @@ mod tests {
             f64::MAX.to_bits(),
             STALE_NAN,
         ];
-        let samples: Vec<(i64, u64)> = specials.iter().enumerate().map(|(i, v)| (1_700_000_000_000 + 15_000 * i as i64, *v)).collect();
+        let samples: Vec<(i64, u64)> = specials
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (1_700_000_000_000 + 15_000 * i as i64, *v))
+            .collect();
         assert_eq!(round_trip(&samples), samples);
     }
 
@@ -272,12 +302,28 @@ mod tests {
     fn order_and_duplicates_are_handled_as_prometheus_does() {
         let mut encoder = ChunkEncoder::new();
         assert_eq!(encoder.append(1000, 1.0), Ok(true));
-        assert_eq!(encoder.append(1000, 1.0), Ok(false), "an identical repeat is ignored");
-        assert_eq!(encoder.append(1000, 2.0), Err(AppendError::Duplicate { timestamp: 1000 }));
-        assert_eq!(encoder.append(999, 1.0), Err(AppendError::OutOfOrder { timestamp: 999, last: 1000 }));
+        assert_eq!(
+            encoder.append(1000, 1.0),
+            Ok(false),
+            "an identical repeat is ignored"
+        );
+        assert_eq!(
+            encoder.append(1000, 2.0),
+            Err(AppendError::Duplicate { timestamp: 1000 })
+        );
+        assert_eq!(
+            encoder.append(999, 1.0),
+            Err(AppendError::OutOfOrder {
+                timestamp: 999,
+                last: 1000
+            })
+        );
         assert_eq!(encoder.append(2000, 2.0), Ok(true));
         // The refused samples left the chunk as it was.
-        assert_eq!(ChunkIter::new(&encoder.encode()).collect::<Vec<_>>(), vec![(1000, 1.0), (2000, 2.0)]);
+        assert_eq!(
+            ChunkIter::new(&encoder.encode()).collect::<Vec<_>>(),
+            vec![(1000, 1.0), (2000, 2.0)]
+        );
     }
 
     fn encoded_size(samples: impl Iterator<Item = (i64, f64)>) -> usize {
@@ -295,14 +341,23 @@ mod tests {
         let counter = |i: i64| (0..=i).map(|k| (k % 7) as f64).sum::<f64>();
         let exact = encoded_size((0..120).map(|i| (T0 + i * 15_000, counter(i))));
         // About 1.5 bytes a sample, what Prometheus reaches on such data.
-        assert!(exact <= 192, "{exact} bytes for 120 samples of a steady counter");
+        assert!(
+            exact <= 192,
+            "{exact} bytes for 120 samples of a steady counter"
+        );
         // The same with the millisecond jitter of real scrapes: each timestamp then costs 16 bits.
         let jittered = encoded_size((0..120).map(|i| (T0 + i * 15_000 + i % 3, counter(i))));
-        assert!(jittered <= 3 * 120, "{jittered} bytes for 120 jittered samples");
+        assert!(
+            jittered <= 3 * 120,
+            "{jittered} bytes for 120 jittered samples"
+        );
         // A constant gauge: one bit for the time and one for the value.
         let constant = encoded_size((0..120).map(|i| (T0 + i * 15_000, 42.0)));
         // Count, first sample, the first delta (20 bits), then two bits for each further sample.
-        assert!(constant <= 2 + 16 + 3 + 30, "{constant} bytes for a constant series");
+        assert!(
+            constant <= 2 + 16 + 3 + 30,
+            "{constant} bytes for a constant series"
+        );
     }
 
     #[test]
@@ -316,7 +371,12 @@ mod tests {
         let cut = &bytes[..bytes.len() / 2];
         let partial: Vec<_> = ChunkIter::new(cut).collect();
         assert!(!partial.is_empty() && partial.len() < 10);
-        assert_eq!(partial, ChunkIter::new(&bytes).take(partial.len()).collect::<Vec<_>>());
+        assert_eq!(
+            partial,
+            ChunkIter::new(&bytes)
+                .take(partial.len())
+                .collect::<Vec<_>>()
+        );
     }
 
     fn series() -> impl Strategy<Value = Vec<(i64, u64)>> {

@@ -35,13 +35,23 @@ pub struct Labels(Vec<(String, String)>);
 
 impl Labels {
     /// Validates names (and the metric name's own charset) and refuses duplicates.
-    pub fn new<N: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (N, V)>) -> Result<Labels, LabelError> {
+    pub fn new<N: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (N, V)>,
+    ) -> Result<Labels, LabelError> {
         let mut labels: Vec<(String, String)> = Vec::new();
         for (name, value) in pairs {
             let (name, value) = (name.into(), value.into());
-            let ok = if name == METRIC_NAME { valid_name(&value, true) } else { valid_name(&name, false) };
+            let ok = if name == METRIC_NAME {
+                valid_name(&value, true)
+            } else {
+                valid_name(&name, false)
+            };
             if !ok {
-                return Err(if name == METRIC_NAME { LabelError::InvalidMetricName(value) } else { LabelError::InvalidName(name) });
+                return Err(if name == METRIC_NAME {
+                    LabelError::InvalidMetricName(value)
+                } else {
+                    LabelError::InvalidName(name)
+                });
             }
             if !value.is_empty() {
                 labels.push((name, value));
@@ -55,7 +65,10 @@ impl Labels {
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.binary_search_by(|(n, _)| n.as_str().cmp(name)).ok().map(|i| self.0[i].1.as_str())
+        self.0
+            .binary_search_by(|(n, _)| n.as_str().cmp(name))
+            .ok()
+            .map(|i| self.0[i].1.as_str())
     }
 
     pub fn metric_name(&self) -> Option<&str> {
@@ -79,7 +92,12 @@ impl Labels {
     pub fn fingerprint(&self) -> u64 {
         let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
         for (name, value) in &self.0 {
-            for byte in name.bytes().chain([0xff]).chain(value.bytes()).chain([0xfe]) {
+            for byte in name
+                .bytes()
+                .chain([0xff])
+                .chain(value.bytes())
+                .chain([0xfe])
+            {
                 hash ^= byte as u64;
                 hash = hash.wrapping_mul(0x0100_0000_01b3);
             }
@@ -94,7 +112,11 @@ impl fmt::Display for Labels {
         if let Some(name) = self.metric_name() {
             f.write_str(name)?;
         }
-        let rest: Vec<String> = self.iter().filter(|(n, _)| *n != METRIC_NAME).map(|(n, v)| format!("{n}={v:?}")).collect();
+        let rest: Vec<String> = self
+            .iter()
+            .filter(|(n, _)| *n != METRIC_NAME)
+            .map(|(n, v)| format!("{n}={v:?}"))
+            .collect();
         write!(f, "{{{}}}", rest.join(", "))
     }
 }
@@ -114,26 +136,40 @@ pub struct Matcher {
 }
 
 fn anchored(pattern: &str) -> Result<Regex, LabelError> {
-    Regex::new(&format!("^(?s:{pattern})$"))
-        .map_err(|e| LabelError::InvalidRegex { pattern: pattern.to_string(), message: e.to_string() })
+    Regex::new(&format!("^(?s:{pattern})$")).map_err(|e| LabelError::InvalidRegex {
+        pattern: pattern.to_string(),
+        message: e.to_string(),
+    })
 }
 
 impl Matcher {
     pub fn equal(name: &str, value: &str) -> Matcher {
-        Matcher { name: name.into(), op: MatchOp::Equal(value.into()) }
+        Matcher {
+            name: name.into(),
+            op: MatchOp::Equal(value.into()),
+        }
     }
 
     pub fn not_equal(name: &str, value: &str) -> Matcher {
-        Matcher { name: name.into(), op: MatchOp::NotEqual(value.into()) }
+        Matcher {
+            name: name.into(),
+            op: MatchOp::NotEqual(value.into()),
+        }
     }
 
     /// `=~`: the whole value must match, as in Prometheus (`a.*` does not match `ba`).
     pub fn regex(name: &str, pattern: &str) -> Result<Matcher, LabelError> {
-        Ok(Matcher { name: name.into(), op: MatchOp::Regex(anchored(pattern)?) })
+        Ok(Matcher {
+            name: name.into(),
+            op: MatchOp::Regex(anchored(pattern)?),
+        })
     }
 
     pub fn not_regex(name: &str, pattern: &str) -> Result<Matcher, LabelError> {
-        Ok(Matcher { name: name.into(), op: MatchOp::NotRegex(anchored(pattern)?) })
+        Ok(Matcher {
+            name: name.into(),
+            op: MatchOp::NotRegex(anchored(pattern)?),
+        })
     }
 
     /// Whether a label value matches; an absent label is the empty string.
@@ -172,25 +208,64 @@ mod tests {
 
     #[test]
     fn label_sets_are_validated_sorted_and_fingerprinted_stably() {
-        let a = labels(&[("job", "api"), ("__name__", "http_requests_total"), ("code", "200")]);
-        let b = labels(&[("code", "200"), ("job", "api"), ("__name__", "http_requests_total"), ("empty", "")]);
+        let a = labels(&[
+            ("job", "api"),
+            ("__name__", "http_requests_total"),
+            ("code", "200"),
+        ]);
+        let b = labels(&[
+            ("code", "200"),
+            ("job", "api"),
+            ("__name__", "http_requests_total"),
+            ("empty", ""),
+        ]);
         assert_eq!(a, b, "order and empty values do not matter");
         assert_eq!(a.fingerprint(), b.fingerprint());
-        assert_ne!(a.fingerprint(), labels(&[("__name__", "http_requests_total"), ("code", "500"), ("job", "api")]).fingerprint());
+        assert_ne!(
+            a.fingerprint(),
+            labels(&[
+                ("__name__", "http_requests_total"),
+                ("code", "500"),
+                ("job", "api")
+            ])
+            .fingerprint()
+        );
         // Values cannot run into names: {a="b", c=""} differs from {a="bc"}.
-        assert_ne!(labels(&[("a", "b"), ("c", "d")]).fingerprint(), labels(&[("a", "bc"), ("d", "")]).fingerprint());
-        assert_eq!(a.to_string(), r#"http_requests_total{code="200", job="api"}"#);
+        assert_ne!(
+            labels(&[("a", "b"), ("c", "d")]).fingerprint(),
+            labels(&[("a", "bc"), ("d", "")]).fingerprint()
+        );
+        assert_eq!(
+            a.to_string(),
+            r#"http_requests_total{code="200", job="api"}"#
+        );
 
-        assert_eq!(Labels::new([("1job", "x")]), Err(LabelError::InvalidName("1job".into())));
-        assert_eq!(Labels::new([("__name__", "http-requests")]), Err(LabelError::InvalidMetricName("http-requests".into())));
-        assert!(Labels::new([("__name__", "ns:rule:rate5m")]).is_ok(), "colons are allowed in metric names");
-        assert_eq!(Labels::new([("job", "a"), ("job", "b")]), Err(LabelError::Duplicate("job".into())));
+        assert_eq!(
+            Labels::new([("1job", "x")]),
+            Err(LabelError::InvalidName("1job".into()))
+        );
+        assert_eq!(
+            Labels::new([("__name__", "http-requests")]),
+            Err(LabelError::InvalidMetricName("http-requests".into()))
+        );
+        assert!(
+            Labels::new([("__name__", "ns:rule:rate5m")]).is_ok(),
+            "colons are allowed in metric names"
+        );
+        assert_eq!(
+            Labels::new([("job", "a"), ("job", "b")]),
+            Err(LabelError::Duplicate("job".into()))
+        );
         assert!(Labels::new([("job", "ünïcödé values are fine")]).is_ok());
     }
 
     #[test]
     fn matchers_follow_prometheus_semantics() {
-        let series = labels(&[("__name__", "up"), ("job", "api"), ("instance", "host-1:9090")]);
+        let series = labels(&[
+            ("__name__", "up"),
+            ("job", "api"),
+            ("instance", "host-1:9090"),
+        ]);
         let yes = |m: Matcher| assert!(m.matches(&series), "{m:?} should match");
         let no = |m: Matcher| assert!(!m.matches(&series), "{m:?} should not match");
         yes(Matcher::equal("job", "api"));
@@ -213,7 +288,16 @@ mod tests {
         // `.` matches newlines too, as in Prometheus.
         let multiline = labels(&[("msg", "a\nb")]);
         assert!(Matcher::regex("msg", "a.b").unwrap().matches(&multiline));
-        assert!(matches!(Matcher::regex("job", "(unclosed"), Err(LabelError::InvalidRegex { .. })));
-        assert!(matches_all(&[Matcher::equal("__name__", "up"), Matcher::regex("job", "api").unwrap()], &series));
+        assert!(matches!(
+            Matcher::regex("job", "(unclosed"),
+            Err(LabelError::InvalidRegex { .. })
+        ));
+        assert!(matches_all(
+            &[
+                Matcher::equal("__name__", "up"),
+                Matcher::regex("job", "api").unwrap()
+            ],
+            &series
+        ));
     }
 }

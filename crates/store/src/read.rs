@@ -1,0 +1,212 @@
+//! The read side: a series' samples in a time range, merged from stored chunks, the head and
+//! the log rows of other replicas, in time order without duplicates.
+
+use std::{
+    collections::{HashMap, HashSet},
+    iter::Peekable,
+    sync::Arc,
+};
+
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::{chunk::ChunkIter, head::Chunk, labels::Labels, wal};
+
+/// One selected series: its labels and the sources of its samples in [start, end].
+#[derive(Clone, Debug)]
+pub struct Series {
+    pub id: i64,
+    pub labels: Labels,
+    start: i64,
+    end: i64,
+    chunks: Vec<Chunk>,
+    loose: Vec<(i64, f64)>,
+}
+
+impl Series {
+    pub(crate) fn new(
+        id: i64,
+        labels: Labels,
+        start: i64,
+        end: i64,
+        mut chunks: Vec<Chunk>,
+        mut loose: Vec<(i64, f64)>,
+    ) -> Self {
+        chunks.sort_by_key(|c| c.start);
+        loose.sort_by_key(|(t, _)| *t);
+        Series {
+            id,
+            labels,
+            start,
+            end,
+            chunks,
+            loose,
+        }
+    }
+
+    /// The samples in [start, end], oldest first; where sources overlap (a chunk rewritten
+    /// while the head still holds it, another replica's log), each timestamp appears once.
+    pub fn samples(&self) -> Samples<'_> {
+        let mut sources: Vec<Peekable<Source<'_>>> = self
+            .chunks
+            .iter()
+            .map(|c| Source::Chunk(ChunkIter::new(&c.data)).peekable())
+            .collect();
+        if !self.loose.is_empty() {
+            sources.push(Source::Loose(self.loose.iter()).peekable());
+        }
+        Samples {
+            sources,
+            start: self.start,
+            end: self.end,
+        }
+    }
+}
+
+enum Source<'a> {
+    Chunk(ChunkIter<'a>),
+    Loose(std::slice::Iter<'a, (i64, f64)>),
+}
+
+impl Iterator for Source<'_> {
+    type Item = (i64, f64);
+
+    fn next(&mut self) -> Option<(i64, f64)> {
+        match self {
+            Source::Chunk(iter) => iter.next(),
+            Source::Loose(iter) => iter.next().copied(),
+        }
+    }
+}
+
+pub struct Samples<'a> {
+    sources: Vec<Peekable<Source<'a>>>,
+    start: i64,
+    end: i64,
+}
+
+impl Iterator for Samples<'_> {
+    type Item = (i64, f64);
+
+    fn next(&mut self) -> Option<(i64, f64)> {
+        loop {
+            let mut best: Option<(usize, i64)> = None;
+            for (i, source) in self.sources.iter_mut().enumerate() {
+                if let Some(&(t, _)) = source.peek() {
+                    if best.is_none_or(|(_, b)| t < b) {
+                        best = Some((i, t));
+                    }
+                }
+            }
+            let (index, timestamp) = best?;
+            let sample = self.sources[index].next()?;
+            for source in self.sources.iter_mut() {
+                while source.peek().is_some_and(|&(t, _)| t == timestamp) {
+                    source.next();
+                }
+            }
+            if timestamp > self.end {
+                return None;
+            }
+            if timestamp >= self.start {
+                return Some(sample);
+            }
+        }
+    }
+}
+
+/// Log rows of other replicas, decoded, so a sample another replica acknowledged is visible
+/// here before that replica's next checkpoint turns it into chunks.
+#[derive(Default)]
+pub(crate) struct ForeignLog {
+    rows: HashMap<i64, Arc<HashMap<i64, Vec<(i64, f64)>>>>,
+}
+
+impl ForeignLog {
+    /// Drops rows that were checkpointed (their samples are chunks now) and loads new ones.
+    pub async fn catch_up(&mut self, pool: &PgPool, writer: Uuid) -> Result<(), sqlx::Error> {
+        let ids: Vec<(i64,)> =
+            sqlx::query_as("select id from metric_ingest_log where writer <> $1")
+                .bind(writer)
+                .fetch_all(pool)
+                .await?;
+        let present: HashSet<i64> = ids.into_iter().map(|(id,)| id).collect();
+        self.rows.retain(|id, _| present.contains(id));
+        let new: Vec<i64> = present
+            .into_iter()
+            .filter(|id| !self.rows.contains_key(id))
+            .collect();
+        if new.is_empty() {
+            return Ok(());
+        }
+        let bodies: Vec<(i64, Vec<u8>)> =
+            sqlx::query_as("select id, body from metric_ingest_log where id = any($1)")
+                .bind(&new)
+                .fetch_all(pool)
+                .await?;
+        for (id, body) in bodies {
+            match wal::decode(&body) {
+                Ok(entries) => {
+                    self.rows
+                        .insert(id, Arc::new(entries.into_iter().collect()));
+                }
+                Err(error) => {
+                    tracing::error!(log_id = id, error = %error, "Skipping a corrupt ingest log row.")
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn samples(&self, series: i64, start: i64, end: i64) -> Vec<(i64, f64)> {
+        self.rows
+            .values()
+            .filter_map(|row| row.get(&series))
+            .flat_map(|samples| {
+                samples
+                    .iter()
+                    .copied()
+                    .filter(|(t, _)| *t >= start && *t <= end)
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chunk::ChunkEncoder;
+
+    fn chunk(samples: &[(i64, f64)]) -> Chunk {
+        let mut encoder = ChunkEncoder::new();
+        for &(t, v) in samples {
+            encoder.append(t, v).unwrap();
+        }
+        Chunk {
+            start: samples[0].0,
+            end: samples.last().unwrap().0,
+            samples: samples.len() as u32,
+            data: encoder.encode(),
+        }
+    }
+
+    #[test]
+    fn merges_overlapping_sources_in_order_once_each_within_the_range() {
+        let stored = chunk(&[(10, 1.0), (20, 2.0), (30, 3.0)]);
+        let rewritten = chunk(&[(10, 1.0), (20, 2.0), (30, 3.0), (40, 4.0)]);
+        let later = chunk(&[(50, 5.0), (60, 6.0)]);
+        let series = Series::new(
+            1,
+            Labels::default(),
+            20,
+            55,
+            vec![later, stored, rewritten],
+            vec![(45, 4.5), (50, 5.0)],
+        );
+        let samples: Vec<(i64, f64)> = series.samples().collect();
+        assert_eq!(
+            samples,
+            vec![(20, 2.0), (30, 3.0), (40, 4.0), (45, 4.5), (50, 5.0)]
+        );
+    }
+}

@@ -2,7 +2,10 @@
 //! the credentials printed at start so a newcomer can log in at once.
 
 use app::{
-    admin::{tenants::repo as tenants, users::{repo as users, UserChange}},
+    admin::{
+        tenants::repo as tenants,
+        users::{repo as users, UserChange},
+    },
     error::AppError,
     ssr::{request::RequestMeta, scope::Scope, AppState},
 };
@@ -19,20 +22,32 @@ const USERS: [(&str, &str, Option<&str>); 5] = [
 ];
 
 pub async fn seed(state: &AppState) -> Result<(), AppError> {
-    let scope = Scope::system(RequestMeta { user_agent: "meridian-demo".into(), ..RequestMeta::default() });
+    let scope = Scope::system(RequestMeta {
+        user_agent: "meridian-demo".into(),
+        ..RequestMeta::default()
+    });
     let admin = scope.require_admin()?;
     for name in TENANTS {
-        if tenants::find_tenant_by_name(&scope, &state.pool, name).await?.is_none() {
+        if tenants::find_tenant_by_name(&scope, &state.pool, name)
+            .await?
+            .is_none()
+        {
             tenants::create_tenant(&admin, &state.pool, name).await?;
         }
     }
-    let existing: Vec<String> = users::list_users(&admin, &state.pool).await?.into_iter().map(|u| u.email).collect();
+    let existing: Vec<String> = users::list_users(&admin, &state.pool)
+        .await?
+        .into_iter()
+        .map(|u| u.email)
+        .collect();
     for (email, role, tenant) in USERS {
         if existing.iter().any(|e| e.eq_ignore_ascii_case(email)) {
             continue;
         }
         let tenant_id = match tenant {
-            Some(name) => tenants::find_tenant_by_name(&scope, &state.pool, name).await?.map(|t| t.id.to_string()),
+            Some(name) => tenants::find_tenant_by_name(&scope, &state.pool, name)
+                .await?
+                .map(|t| t.id.to_string()),
             None => None,
         };
         let change = UserChange::parse(email, "", role, &tenant_id.unwrap_or_default(), "")?;
@@ -45,7 +60,10 @@ pub async fn seed(state: &AppState) -> Result<(), AppError> {
 pub fn credentials() -> String {
     let mut text = format!("Demo logins (password for all: {DEMO_PASSWORD}):\n");
     for (email, role, tenant) in USERS {
-        text.push_str(&format!("  {email:<24} {role:<14} {}\n", tenant.unwrap_or("all tenants")));
+        text.push_str(&format!(
+            "  {email:<24} {role:<14} {}\n",
+            tenant.unwrap_or("all tenants")
+        ));
     }
     text
 }

@@ -26,7 +26,10 @@ fn status_code(report: &HealthReport) -> StatusCode {
 
 async fn overall(State(state): State<AppState>) -> impl IntoResponse {
     let report = checks::run_all(&state).await;
-    (status_code(&report), Json(json!({ "status": report.status })))
+    (
+        status_code(&report),
+        Json(json!({ "status": report.status })),
+    )
 }
 
 async fn live() -> impl IntoResponse {
@@ -35,7 +38,12 @@ async fn live() -> impl IntoResponse {
 
 async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     let report = checks::run_critical(&state).await;
-    let failing: Vec<_> = report.checks.iter().filter(|c| c.status == HealthStatus::Unhealthy).map(|c| &c.name).collect();
+    let failing: Vec<_> = report
+        .checks
+        .iter()
+        .filter(|c| c.status == HealthStatus::Unhealthy)
+        .map(|c| &c.name)
+        .collect();
     let body = match report.status {
         HealthStatus::Unhealthy => json!({ "status": "not_ready", "failing": failing }),
         _ => json!({ "status": "ready" }),

@@ -21,7 +21,10 @@ async fn main() -> ExitCode {
     match run(cli).await {
         Ok(code) => code,
         Err(error) => {
-            tracing::error!(error = format!("{error:#}"), "Meridian stopped with an error.");
+            tracing::error!(
+                error = format!("{error:#}"),
+                "Meridian stopped with an error."
+            );
             eprintln!("error: {error:#}");
             ExitCode::FAILURE
         }
@@ -49,21 +52,51 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("Migrations applied.");
             Ok(ExitCode::SUCCESS)
         }
-        Command::CreateAdmin { email } => cli::create_admin(&pool, &email).await.map(|()| ExitCode::SUCCESS),
-        Command::Tenant { command: TenantCommand::Create { name } } => {
-            cli::create_tenant(&pool, &name).await.map(|()| ExitCode::SUCCESS)
-        }
-        Command::Token { command: TokenCommand::Create { tenant, scopes, name, expires_on } } => {
-            cli::create_token(&pool, &tenant, &scopes, &name, expires_on.as_deref()).await.map(|()| ExitCode::SUCCESS)
-        }
-        Command::Bench { command: BenchCommand::Login { seconds, concurrency } } => {
+        Command::CreateAdmin { email } => cli::create_admin(&pool, &email)
+            .await
+            .map(|()| ExitCode::SUCCESS),
+        Command::Tenant {
+            command: TenantCommand::Create { name },
+        } => cli::create_tenant(&pool, &name)
+            .await
+            .map(|()| ExitCode::SUCCESS),
+        Command::Token {
+            command:
+                TokenCommand::Create {
+                    tenant,
+                    scopes,
+                    name,
+                    expires_on,
+                },
+        } => cli::create_token(&pool, &tenant, &scopes, &name, expires_on.as_deref())
+            .await
+            .map(|()| ExitCode::SUCCESS),
+        Command::Bench {
+            command:
+                BenchCommand::Login {
+                    seconds,
+                    concurrency,
+                },
+        } => {
             let installation = app::ssr::load_installation_id(&pool).await?;
-            let state = app_state(&settings, pool.clone(), installation)?;
-            server::bench::login(state, pool.clone(), seconds, concurrency).await.map(|()| ExitCode::SUCCESS)
+            let store = store::Store::open_without_replay(
+                pool.clone(),
+                server::startup::store_config(&settings, uuid::Uuid::new_v4()),
+            );
+            let state = app_state(&settings, pool.clone(), installation, store)?;
+            server::bench::login(state, pool.clone(), seconds, concurrency)
+                .await
+                .map(|()| ExitCode::SUCCESS)
         }
-        Command::Audit { command: AuditCommand::Verify } => {
-            cli::verify_audit(&pool).await.map(|intact| if intact { ExitCode::SUCCESS } else { ExitCode::FAILURE })
-        }
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => cli::verify_audit(&pool).await.map(|intact| {
+            if intact {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }),
     };
     pool.close().await;
     if let Some(cluster) = cluster {

@@ -6,7 +6,11 @@ use std::{fmt, net::SocketAddr, path::PathBuf};
 use clap::{builder::BoolishValueParser, Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Parser, Debug)]
-#[command(name = "server", version, about = "Meridian: multi-tenant monitoring on PostgreSQL.")]
+#[command(
+    name = "server",
+    version,
+    about = "Meridian: multi-tenant monitoring on PostgreSQL."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub settings: Settings,
@@ -92,7 +96,12 @@ pub enum AuditCommand {
 #[derive(Args, Debug, Clone)]
 pub struct Settings {
     /// Address the HTTP server listens on.
-    #[arg(long, env = "MERIDIAN_LISTEN", default_value = "127.0.0.1:3000", global = true)]
+    #[arg(
+        long,
+        env = "MERIDIAN_LISTEN",
+        default_value = "127.0.0.1:3000",
+        global = true
+    )]
     pub listen: SocketAddr,
 
     /// PostgreSQL URL. Unset: postgres://postgres@127.0.0.1:5432/meridian if that server
@@ -101,11 +110,21 @@ pub struct Settings {
     pub database_url: Option<Secret>,
 
     /// Connections in the database pool.
-    #[arg(long, env = "MERIDIAN_DATABASE_POOL_SIZE", default_value_t = 10, global = true)]
+    #[arg(
+        long,
+        env = "MERIDIAN_DATABASE_POOL_SIZE",
+        default_value_t = 10,
+        global = true
+    )]
     pub database_pool_size: u32,
 
     /// Log filter: a level (error, warn, info, debug, trace) or directives like `info,sqlx=warn`.
-    #[arg(long, env = "MERIDIAN_LOG", default_value = "info,sqlx::postgres::notice=warn", global = true)]
+    #[arg(
+        long,
+        env = "MERIDIAN_LOG",
+        default_value = "info,sqlx::postgres::notice=warn",
+        global = true
+    )]
     pub log: String,
 
     /// Log line format.
@@ -122,8 +141,17 @@ pub struct Settings {
     pub demo: bool,
 
     /// Directory for local state: the private PostgreSQL cluster when one is needed.
-    #[arg(long, env = "MERIDIAN_DATA_DIR", default_value = ".meridian", global = true)]
+    #[arg(
+        long,
+        env = "MERIDIAN_DATA_DIR",
+        default_value = ".meridian",
+        global = true
+    )]
     pub data_dir: PathBuf,
+
+    /// Days of samples a tenant keeps unless its own limit says otherwise.
+    #[arg(long, env = "MERIDIAN_RETENTION_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub retention_days: u32,
 
     /// Mark the session cookie Secure (serve over HTTPS, or behind a proxy that terminates it).
     #[arg(long, env = "MERIDIAN_COOKIE_SECURE", value_parser = BoolishValueParser::new(), default_value = "false",
@@ -131,31 +159,66 @@ pub struct Settings {
     pub cookie_secure: bool,
 
     /// A session ends after this many minutes without a request.
-    #[arg(long, env = "MERIDIAN_SESSION_IDLE_MINUTES", default_value_t = 30, global = true)]
+    #[arg(
+        long,
+        env = "MERIDIAN_SESSION_IDLE_MINUTES",
+        default_value_t = 30,
+        global = true
+    )]
     pub session_idle_minutes: u64,
 
     /// A session ends this many hours after its login, however active.
-    #[arg(long, env = "MERIDIAN_SESSION_MAX_HOURS", default_value_t = 12, global = true)]
+    #[arg(
+        long,
+        env = "MERIDIAN_SESSION_MAX_HOURS",
+        default_value_t = 12,
+        global = true
+    )]
     pub session_max_hours: u64,
 
     /// Failed logins of one account within the window that lock it.
-    #[arg(long, env = "MERIDIAN_LOGIN_MAX_FAILURES", default_value_t = 10, global = true)]
+    #[arg(
+        long,
+        env = "MERIDIAN_LOGIN_MAX_FAILURES",
+        default_value_t = 10,
+        global = true
+    )]
     pub login_max_failures: i64,
 
     /// The window in which failed logins are counted.
-    #[arg(long, env = "MERIDIAN_LOGIN_WINDOW_MINUTES", default_value_t = 15, global = true)]
+    #[arg(
+        long,
+        env = "MERIDIAN_LOGIN_WINDOW_MINUTES",
+        default_value_t = 15,
+        global = true
+    )]
     pub login_window_minutes: u64,
 
     /// How long a locked account stays locked.
-    #[arg(long, env = "MERIDIAN_LOCKOUT_MINUTES", default_value_t = 15, global = true)]
+    #[arg(
+        long,
+        env = "MERIDIAN_LOCKOUT_MINUTES",
+        default_value_t = 15,
+        global = true
+    )]
     pub lockout_minutes: u64,
 
     /// Failed logins from one address within the window after which it is refused.
-    #[arg(long, env = "MERIDIAN_LOGIN_MAX_FAILURES_PER_IP", default_value_t = 100, global = true)]
+    #[arg(
+        long,
+        env = "MERIDIAN_LOGIN_MAX_FAILURES_PER_IP",
+        default_value_t = 100,
+        global = true
+    )]
     pub login_max_failures_per_ip: i64,
 
     /// Directory with the built site (pkg/meridian.wasm, .js, .css and public files).
-    #[arg(long, env = "MERIDIAN_SITE_ROOT", default_value = "target/site", global = true)]
+    #[arg(
+        long,
+        env = "MERIDIAN_SITE_ROOT",
+        default_value = "target/site",
+        global = true
+    )]
     pub site_root: PathBuf,
 }
 
@@ -191,7 +254,10 @@ fn parse_secret(value: &str) -> Result<Secret, String> {
 
 fn parse_secret_key(value: &str) -> Result<Secret, String> {
     if value.chars().count() < 32 {
-        return Err(format!("must be at least 32 characters, got {}", value.chars().count()));
+        return Err(format!(
+            "must be at least 32 characters, got {}",
+            value.chars().count()
+        ));
     }
     Ok(Secret::new(value))
 }
@@ -220,15 +286,22 @@ mod tests {
 
     #[test]
     fn short_secret_key_is_refused_with_its_length() {
-        let error = Cli::try_parse_from(["server", "--secret-key", "short"]).unwrap_err().to_string();
+        let error = Cli::try_parse_from(["server", "--secret-key", "short"])
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("at least 32 characters, got 5"), "{error}");
     }
 
     #[test]
     fn subcommands_parse_and_serve_is_the_default() {
         assert_eq!(Cli::try_parse_from(["server"]).unwrap().command, None);
-        assert_eq!(Cli::try_parse_from(["server", "migrate"]).unwrap().command, Some(Command::Migrate));
-        let cli = Cli::try_parse_from(["server", "serve", "--demo", "true", "--log-format", "text"]).unwrap();
+        assert_eq!(
+            Cli::try_parse_from(["server", "migrate"]).unwrap().command,
+            Some(Command::Migrate)
+        );
+        let cli =
+            Cli::try_parse_from(["server", "serve", "--demo", "true", "--log-format", "text"])
+                .unwrap();
         assert!(cli.settings.demo);
         assert_eq!(cli.settings.log_format, LogFormat::Text);
     }

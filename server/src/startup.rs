@@ -1,12 +1,17 @@
 //! Building the application: database, router, listener. Tests build it the same way on port 0.
 
-use std::{path::{Path, PathBuf}, sync::Arc, time::{Duration, Instant}};
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use anyhow::Context as _;
 use axum::{middleware, routing::get, Router};
 use leptos::config::get_configuration;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use sqlx::PgPool;
+use store::{Store, StoreConfig};
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
 use tower_sessions::{ExpiredDeletion, SessionManagerLayer};
@@ -37,30 +42,52 @@ impl Application {
     /// Resolves and migrates the database, then binds the listener.
     pub async fn build(settings: &Settings) -> anyhow::Result<Application> {
         let (pool, cluster) = prepare_database(settings).await?;
-        let installation_id = app::ssr::load_installation_id(&pool).await.context("reading the installation")?;
-        let state = app_state(settings, pool.clone(), installation_id)?;
+        let installation_id = app::ssr::load_installation_id(&pool)
+            .await
+            .context("reading the installation")?;
+        let store = open_store(settings, pool.clone()).await?;
+        let state = app_state(settings, pool.clone(), installation_id, store)?;
         if settings.demo {
-            crate::demo::seed(&state).await.context("seeding demo data")?;
+            crate::demo::seed(&state)
+                .await
+                .context("seeding demo data")?;
         }
-        let store = sessions::store(&pool).await.context("preparing the session store")?;
-        tokio::spawn(store.clone().continuously_delete_expired(Duration::from_secs(300)));
+        let store = sessions::store(&pool)
+            .await
+            .context("preparing the session store")?;
+        tokio::spawn(
+            store
+                .clone()
+                .continuously_delete_expired(Duration::from_secs(300)),
+        );
         passwords::warm_up();
         let router = router(state, sessions::layer(store, settings));
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("cannot listen on {} (MERIDIAN_LISTEN)", settings.listen))?;
-        Ok(Application { listener, router, cluster })
+        Ok(Application {
+            listener,
+            router,
+            cluster,
+        })
     }
 
     pub fn port(&self) -> u16 {
-        self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
+        self.listener
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or_default()
     }
 
     /// Serves until SIGINT or SIGTERM, then stops the private cluster if we started one.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let served = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-            .with_graceful_shutdown(shutdown_signal())
-            .await;
+        let served = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await;
         if let Some(cluster) = &self.cluster {
             if let Err(error) = cluster.stop() {
                 tracing::warn!(error = %error, "Could not stop the private PostgreSQL cluster.");
@@ -71,14 +98,19 @@ impl Application {
 }
 
 /// Finds (or starts) the database, creates it when missing and applies the migrations.
-pub async fn prepare_database(settings: &Settings) -> anyhow::Result<(PgPool, Option<PrivateCluster>)> {
+pub async fn prepare_database(
+    settings: &Settings,
+) -> anyhow::Result<(PgPool, Option<PrivateCluster>)> {
     let database = database::resolve(settings).await?;
     let ready = async {
         database::ensure_exists(&database.options).await?;
         let pool = database::connect(&database.options, settings.database_pool_size)
             .await
             .with_context(|| format!("database {}", database::describe(&database.options)))?;
-        app::ssr::MIGRATOR.run(&pool).await.context("applying migrations")?;
+        app::ssr::MIGRATOR
+            .run(&pool)
+            .await
+            .context("applying migrations")?;
         anyhow::Ok(pool)
     };
     match ready.await {
@@ -95,8 +127,42 @@ pub async fn prepare_database(settings: &Settings) -> anyhow::Result<(PgPool, Op
     }
 }
 
-pub fn app_state(settings: &Settings, pool: PgPool, installation_id: String) -> anyhow::Result<AppState> {
-    let mut leptos_options = get_configuration(None).context("Leptos configuration")?.leptos_options;
+/// The metric store, replaying this replica's ingest log. The replica's identity in the log is
+/// kept in the data directory, so a restart finds its own rows.
+pub async fn open_store(settings: &Settings, pool: PgPool) -> anyhow::Result<Store> {
+    let path = settings.data_dir.join("replica_id");
+    let writer_id = match std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|s| s.trim().parse::<uuid::Uuid>().ok())
+    {
+        Some(id) => id,
+        None => {
+            let id = uuid::Uuid::new_v4();
+            write_private(&path, &id.to_string())
+                .with_context(|| format!("keeping the replica id in {}", path.display()))?;
+            id
+        }
+    };
+    Store::open(pool, store_config(settings, writer_id))
+        .await
+        .context("opening the metric store")
+}
+
+pub fn store_config(settings: &Settings, writer_id: uuid::Uuid) -> StoreConfig {
+    let mut config = StoreConfig::new(writer_id);
+    config.limits.retention_days = settings.retention_days;
+    config
+}
+
+pub fn app_state(
+    settings: &Settings,
+    pool: PgPool,
+    installation_id: String,
+    store: Store,
+) -> anyhow::Result<AppState> {
+    let mut leptos_options = get_configuration(None)
+        .context("Leptos configuration")?
+        .leptos_options;
     leptos_options.site_root = settings.site_root.to_string_lossy().as_ref().into();
     let minutes = |m: u64| Duration::from_secs(m * 60);
     let auth = AuthConfig {
@@ -118,6 +184,7 @@ pub fn app_state(settings: &Settings, pool: PgPool, installation_id: String) -> 
         started_at: Instant::now(),
         installation_id,
         auth: Arc::new(auth),
+        store,
     })
 }
 
@@ -134,7 +201,8 @@ fn secret_key(settings: &Settings) -> anyhow::Result<Vec<u8>> {
         }
     }
     let key = app::ssr::tokens::generate_api_token().secret;
-    write_private(&path, &key).with_context(|| format!("keeping a generated secret key in {}", path.display()))?;
+    write_private(&path, &key)
+        .with_context(|| format!("keeping a generated secret key in {}", path.display()))?;
     tracing::warn!(path = %path.display(), "Generated a secret key; set MERIDIAN_SECRET_KEY when running several replicas.");
     Ok(key.into_bytes())
 }
@@ -144,7 +212,12 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
     file.write_all(contents.as_bytes())
 }
 
@@ -165,8 +238,13 @@ pub fn router(state: AppState, session_layer: SessionManagerLayer<PostgresStore>
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
-        .route_layer(middleware::from_fn(rpc_status::decode_errors_are_bad_requests))
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
+        .route_layer(middleware::from_fn(
+            rpc_status::decode_errors_are_bad_requests,
+        ))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(context, shell))
         // Layers run bottom-up on the way in: correlation first, so everything after runs
         // inside the request's span; cross-site requests are refused before any session work.
         .layer(session_layer)

@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-pub use api::*;
 use crate::{auth::RequireRole, components::load_error, error::AppError};
+pub use api::*;
 
 pub const PAGE_SIZE: i64 = 50;
 
@@ -63,7 +63,10 @@ impl AuditFilter {
         ];
         pairs
             .into_iter()
-            .filter_map(|(k, v)| v.filter(|v| !v.is_empty()).map(|v| format!("{k}={}", crate::url::encode(&v))))
+            .filter_map(|(k, v)| {
+                v.filter(|v| !v.is_empty())
+                    .map(|v| format!("{k}={}", crate::url::encode(&v)))
+            })
             .collect::<Vec<_>>()
             .join("&")
     }
@@ -114,13 +117,35 @@ pub fn diff(before: Option<&Value>, after: Option<&Value>) -> Vec<Change> {
             let keys: BTreeSet<&String> = b.keys().chain(a.keys()).collect();
             keys.into_iter()
                 .filter(|k| b.get(*k) != a.get(*k))
-                .map(|k| Change { key: k.clone(), before: b.get(k).map(show), after: a.get(k).map(show) })
+                .map(|k| Change {
+                    key: k.clone(),
+                    before: b.get(k).map(show),
+                    after: a.get(k).map(show),
+                })
                 .collect()
         }
-        (None, Some(Value::Object(a))) => a.iter().map(|(k, v)| Change { key: k.clone(), before: None, after: Some(show(v)) }).collect(),
-        (Some(Value::Object(b)), None) => b.iter().map(|(k, v)| Change { key: k.clone(), before: Some(show(v)), after: None }).collect(),
+        (None, Some(Value::Object(a))) => a
+            .iter()
+            .map(|(k, v)| Change {
+                key: k.clone(),
+                before: None,
+                after: Some(show(v)),
+            })
+            .collect(),
+        (Some(Value::Object(b)), None) => b
+            .iter()
+            .map(|(k, v)| Change {
+                key: k.clone(),
+                before: Some(show(v)),
+                after: None,
+            })
+            .collect(),
         (None, None) => Vec::new(),
-        (b, a) => vec![Change { key: String::new(), before: b.map(show), after: a.map(show) }],
+        (b, a) => vec![Change {
+            key: String::new(),
+            before: b.map(show),
+            after: a.map(show),
+        }],
     }
 }
 
@@ -145,7 +170,9 @@ fn AuditTrail() -> impl IntoView {
         }
     });
     let page = Resource::new(move || filter.get(), list_audit_events);
-    let value = move |get: fn(&AuditFilter) -> Option<String>| move || get(&filter.get()).unwrap_or_default();
+    let value = move |get: fn(&AuditFilter) -> Option<String>| {
+        move || get(&filter.get()).unwrap_or_default()
+    };
 
     view! {
         <Title text="Audit trail"/>
@@ -202,7 +229,11 @@ fn AuditTrail() -> impl IntoView {
 #[component]
 fn AuditRow(event: AuditEvent) -> impl IntoView {
     let changes = diff(event.before.as_ref(), event.after.as_ref());
-    let target = if event.target_type.is_empty() { String::new() } else { format!("{} {}", event.target_type, event.target_id) };
+    let target = if event.target_type.is_empty() {
+        String::new()
+    } else {
+        format!("{} {}", event.target_type, event.target_id)
+    };
     view! {
         <li class="audit-event" data-action=event.action.clone() data-id=event.id>
             <details>
@@ -251,26 +282,64 @@ mod tests {
         let before = json!({"name": "acme", "active": true, "users": 3});
         let after = json!({"name": "acme-corp", "active": true, "tokens": 1});
         let changes = diff(Some(&before), Some(&after));
-        assert_eq!(changes, vec![
-            Change { key: "name".into(), before: Some("acme".into()), after: Some("acme-corp".into()) },
-            Change { key: "tokens".into(), before: None, after: Some("1".into()) },
-            Change { key: "users".into(), before: Some("3".into()), after: None },
-        ]);
+        assert_eq!(
+            changes,
+            vec![
+                Change {
+                    key: "name".into(),
+                    before: Some("acme".into()),
+                    after: Some("acme-corp".into())
+                },
+                Change {
+                    key: "tokens".into(),
+                    before: None,
+                    after: Some("1".into())
+                },
+                Change {
+                    key: "users".into(),
+                    before: Some("3".into()),
+                    after: None
+                },
+            ]
+        );
         assert_eq!(diff(None, Some(&json!({"a": 1}))).len(), 1);
         assert!(diff(None, None).is_empty());
     }
 
     #[test]
     fn times_parse_as_utc_and_name_the_field() {
-        assert_eq!(parse_time("from", "2026-11-21").unwrap().unwrap().to_rfc3339(), "2026-11-21T00:00:00+00:00");
-        assert_eq!(parse_time("from", "2026-11-21T14:30").unwrap().unwrap().to_rfc3339(), "2026-11-21T14:30:00+00:00");
+        assert_eq!(
+            parse_time("from", "2026-11-21")
+                .unwrap()
+                .unwrap()
+                .to_rfc3339(),
+            "2026-11-21T00:00:00+00:00"
+        );
+        assert_eq!(
+            parse_time("from", "2026-11-21T14:30")
+                .unwrap()
+                .unwrap()
+                .to_rfc3339(),
+            "2026-11-21T14:30:00+00:00"
+        );
         assert_eq!(parse_time("to", "").unwrap(), None);
-        assert!(parse_time("to", "yesterday").unwrap_err().for_field("to").is_some());
+        assert!(parse_time("to", "yesterday")
+            .unwrap_err()
+            .for_field("to")
+            .is_some());
     }
 
     #[test]
     fn filters_round_trip_through_the_query() {
-        let filter = AuditFilter { actor: Some("ada@x.io".into()), action: Some("tenant.".into()), before_id: Some(7), ..Default::default() };
-        assert_eq!(filter.to_query(), "actor=ada%40x.io&action=tenant.&before_id=7");
+        let filter = AuditFilter {
+            actor: Some("ada@x.io".into()),
+            action: Some("tenant.".into()),
+            before_id: Some(7),
+            ..Default::default()
+        };
+        assert_eq!(
+            filter.to_query(),
+            "actor=ada%40x.io&action=tenant.&before_id=7"
+        );
     }
 }

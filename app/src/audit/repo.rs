@@ -19,23 +19,52 @@ struct Resolved {
 }
 
 async fn resolve(scope: &Scope, pool: &PgPool, filter: &AuditFilter) -> Result<Resolved, AppError> {
-    let from = filter.from.as_deref().map(|t| super::parse_time("from", t)).transpose()?.flatten();
-    let to = filter.to.as_deref().map(|t| super::parse_time("to", t)).transpose()?.flatten();
-    let tenant = match filter.tenant.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+    let from = filter
+        .from
+        .as_deref()
+        .map(|t| super::parse_time("from", t))
+        .transpose()?
+        .flatten();
+    let to = filter
+        .to
+        .as_deref()
+        .map(|t| super::parse_time("to", t))
+        .transpose()?
+        .flatten();
+    let tenant = match filter
+        .tenant
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
         None => None,
         Some(name) => {
             let found = crate::admin::tenants::repo::find_tenant_by_name(scope, pool, name).await?;
-            Some(found.ok_or_else(|| AppError::invalid("tenant", format!("no tenant named {name:?}")))?.id)
+            Some(
+                found
+                    .ok_or_else(|| {
+                        AppError::invalid("tenant", format!("no tenant named {name:?}"))
+                    })?
+                    .id,
+            )
         }
     };
     Ok(Resolved { from, to, tenant })
 }
 
-fn push_filters<'a>(query: &mut QueryBuilder<'a, Postgres>, scope: &Scope, filter: &'a AuditFilter, resolved: &Resolved) {
+fn push_filters<'a>(
+    query: &mut QueryBuilder<'a, Postgres>,
+    scope: &Scope,
+    filter: &'a AuditFilter,
+    resolved: &Resolved,
+) {
     query.push(" where true");
     // Row-level security applies too; this keeps the query right even without it.
     if let TenantAccess::Only(ids) = &scope.tenants {
-        query.push(" and e.tenant_id = any(").push_bind(ids.clone()).push(")");
+        query
+            .push(" and e.tenant_id = any(")
+            .push_bind(ids.clone())
+            .push(")");
     }
     if let Some(from) = resolved.from {
         query.push(" and e.occurred_at >= ").push_bind(from);
@@ -47,13 +76,22 @@ fn push_filters<'a>(query: &mut QueryBuilder<'a, Postgres>, scope: &Scope, filte
         query.push(" and e.tenant_id = ").push_bind(tenant);
     }
     if let Some(actor) = non_empty(&filter.actor) {
-        query.push(" and e.actor_label ilike ").push_bind(format!("%{}%", like_escape(actor)));
+        query
+            .push(" and e.actor_label ilike ")
+            .push_bind(format!("%{}%", like_escape(actor)));
     }
     if let Some(action) = non_empty(&filter.action) {
-        query.push(" and e.action like ").push_bind(format!("{}%", like_escape(action)));
+        query
+            .push(" and e.action like ")
+            .push_bind(format!("{}%", like_escape(action)));
     }
     if let Some(target) = non_empty(&filter.target) {
-        query.push(" and (e.target_id = ").push_bind(target).push(" or e.target_type = ").push_bind(target).push(")");
+        query
+            .push(" and (e.target_id = ")
+            .push_bind(target)
+            .push(" or e.target_type = ")
+            .push_bind(target)
+            .push(")");
     }
     if let Some(before) = filter.before_id {
         query.push(" and e.id < ").push_bind(before);
@@ -65,7 +103,9 @@ fn non_empty(value: &Option<String>) -> Option<&str> {
 }
 
 fn like_escape(text: &str) -> String {
-    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 const SELECT: &str = "select e.id, e.occurred_at, e.actor_type, e.actor_label, e.tenant_id, t.name as tenant_name,
@@ -93,25 +133,51 @@ fn from_row(row: &sqlx::postgres::PgRow) -> AuditEvent {
 
 /// One page of entries, newest first, at most `limit` (capped at 1000).
 #[tracing::instrument(skip_all)]
-pub async fn list_events(scope: &Scope, pool: &PgPool, filter: &AuditFilter, limit: i64) -> Result<AuditPage, AppError> {
+pub async fn list_events(
+    scope: &Scope,
+    pool: &PgPool,
+    filter: &AuditFilter,
+    limit: i64,
+) -> Result<AuditPage, AppError> {
     let resolved = resolve(scope, pool, filter).await?;
     let limit = limit.clamp(1, 1000);
     let mut query = QueryBuilder::new(SELECT);
     push_filters(&mut query, scope, filter, &resolved);
-    query.push(" order by e.id desc limit ").push_bind(limit + 1);
+    query
+        .push(" order by e.id desc limit ")
+        .push_bind(limit + 1);
     let mut tx = scope.begin(pool).await?;
     let rows = query.build().fetch_all(tx.conn()).await?;
     tx.commit().await?;
     let mut events: Vec<AuditEvent> = rows.iter().map(from_row).collect();
     let more = events.len() as i64 > limit;
     events.truncate(limit as usize);
-    let next_before_id = if more { events.last().map(|e| e.id) } else { None };
-    Ok(AuditPage { events, next_before_id })
+    let next_before_id = if more {
+        events.last().map(|e| e.id)
+    } else {
+        None
+    };
+    Ok(AuditPage {
+        events,
+        next_before_id,
+    })
 }
 
 /// One entry, if the scope may see it; another tenant's entry is simply not found.
 #[tracing::instrument(skip_all)]
 pub async fn get_event(scope: &Scope, pool: &PgPool, id: i64) -> Result<AuditEvent, AppError> {
-    let page = list_events(scope, pool, &AuditFilter { before_id: Some(id + 1), ..AuditFilter::default() }, 1).await?;
-    page.events.into_iter().find(|e| e.id == id).ok_or(AppError::NotFound)
+    let page = list_events(
+        scope,
+        pool,
+        &AuditFilter {
+            before_id: Some(id + 1),
+            ..AuditFilter::default()
+        },
+        1,
+    )
+    .await?;
+    page.events
+        .into_iter()
+        .find(|e| e.id == id)
+        .ok_or(AppError::NotFound)
 }

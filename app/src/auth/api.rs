@@ -11,7 +11,9 @@ pub async fn get_current_user() -> Result<Option<CurrentUser>, AppError> {
     use crate::ssr::server_fns::{app_state, session};
     let session = session().await?;
     let state = app_state()?;
-    let Some(user) = super::ssr::session_user(&state, &session).await? else { return Ok(None) };
+    let Some(user) = super::ssr::session_user(&state, &session).await? else {
+        return Ok(None);
+    };
     Ok(Some(CurrentUser {
         email: user.email,
         display_name: user.display_name,
@@ -23,11 +25,22 @@ pub async fn get_current_user() -> Result<Option<CurrentUser>, AppError> {
 
 /// Signs in and answers the local path to continue to.
 #[server(prefix = "/rpc", endpoint = "login")]
-pub async fn login(email: String, password: String, next: Option<String>) -> Result<String, AppError> {
+pub async fn login(
+    email: String,
+    password: String,
+    next: Option<String>,
+) -> Result<String, AppError> {
     use crate::ssr::server_fns::{app_state, finish, is_plain_form_post, request_meta, session};
     let result = async {
         let session = session().await?;
-        super::ssr::login(&app_state()?, Some(&session), request_meta(), &email, password).await?;
+        super::ssr::login(
+            &app_state()?,
+            Some(&session),
+            request_meta(),
+            &email,
+            password,
+        )
+        .await?;
         let next = super::safe_next(next.as_deref());
         if is_plain_form_post() {
             leptos_axum::redirect(&next);
@@ -40,7 +53,9 @@ pub async fn login(email: String, password: String, next: Option<String>) -> Res
 
 #[server(prefix = "/rpc", endpoint = "logout")]
 pub async fn logout(csrf: String) -> Result<(), AppError> {
-    use crate::ssr::server_fns::{app_state, finish, is_plain_form_post, mutation_scope, request_meta, session};
+    use crate::ssr::server_fns::{
+        app_state, finish, is_plain_form_post, mutation_scope, request_meta, session,
+    };
     let result = async {
         mutation_scope(&csrf).await?;
         super::ssr::logout(&app_state()?, &session().await?, request_meta()).await?;

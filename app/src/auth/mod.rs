@@ -9,8 +9,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
-pub use api::{get_current_user, login, logout, GetCurrentUser, Login, Logout};
 use crate::components::forms::{use_form_error, FieldError, FormError};
+pub use api::{get_current_user, login, logout, GetCurrentUser, Login, Logout};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Role {
@@ -21,7 +21,12 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Admin, Role::Manager, Role::TenantEditor, Role::TenantViewer];
+    pub const ALL: [Role; 4] = [
+        Role::Admin,
+        Role::Manager,
+        Role::TenantEditor,
+        Role::TenantViewer,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -63,7 +68,9 @@ pub fn use_current_user() -> UserResource {
 /// A local path to go to after signing in; anything else (another host, `//evil`) goes home.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => path.to_string(),
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
+            path.to_string()
+        }
         _ => "/".to_string(),
     }
 }
@@ -130,7 +137,10 @@ pub fn LogoutButton(csrf_token: String) -> impl IntoView {
 /// Shows `children` to a signed-in user with one of `roles` (all roles when empty); sends
 /// everybody else to the login page or shows them the forbidden page.
 #[component]
-pub fn RequireRole(#[prop(optional)] roles: &'static [Role], children: ChildrenFn) -> impl IntoView {
+pub fn RequireRole(
+    #[prop(optional)] roles: &'static [Role],
+    children: ChildrenFn,
+) -> impl IntoView {
     let user = use_current_user();
     let children = StoredValue::new(children);
     view! {

@@ -46,7 +46,10 @@ impl UserRecord {
             (_, tenant) => TenantAccess::Only(tenant.into_iter().collect()),
         };
         Scope {
-            actor: Actor::User { id: self.id, email: self.email.clone() },
+            actor: Actor::User {
+                id: self.id,
+                email: self.email.clone(),
+            },
             role: Some(self.role),
             token_scopes: Vec::new(),
             tenants,
@@ -83,11 +86,22 @@ pub async fn load_active_user(state: &AppState, id: Uuid) -> Result<Option<UserR
 }
 
 /// The user of this session, when the session is valid and within its absolute lifetime.
-pub async fn session_user(state: &AppState, session: &Session) -> Result<Option<UserRecord>, AppError> {
-    let Some(id) = session.get::<Uuid>(SESSION_USER).await.map_err(session_error)? else {
+pub async fn session_user(
+    state: &AppState,
+    session: &Session,
+) -> Result<Option<UserRecord>, AppError> {
+    let Some(id) = session
+        .get::<Uuid>(SESSION_USER)
+        .await
+        .map_err(session_error)?
+    else {
         return Ok(None);
     };
-    let auth_at = session.get::<i64>(SESSION_AUTH_AT).await.map_err(session_error)?.unwrap_or(0);
+    let auth_at = session
+        .get::<i64>(SESSION_AUTH_AT)
+        .await
+        .map_err(session_error)?
+        .unwrap_or(0);
     let age = chrono::Utc::now().timestamp() - auth_at;
     if age < 0 || age as u64 > state.auth.session_absolute.as_secs() {
         session.flush().await.map_err(session_error)?;
@@ -101,12 +115,23 @@ pub async fn session_user(state: &AppState, session: &Session) -> Result<Option<
     Ok(user)
 }
 
-pub async fn scope_from_session(state: &AppState, session: &Session, request: RequestMeta) -> Result<Scope, AppError> {
-    session_user(state, session).await?.map(|user| user.scope(request)).ok_or(AppError::Unauthorized)
+pub async fn scope_from_session(
+    state: &AppState,
+    session: &Session,
+    request: RequestMeta,
+) -> Result<Scope, AppError> {
+    session_user(state, session)
+        .await?
+        .map(|user| user.scope(request))
+        .ok_or(AppError::Unauthorized)
 }
 
 pub async fn csrf_token(session: &Session) -> Result<String, AppError> {
-    Ok(session.get::<String>(SESSION_CSRF).await.map_err(session_error)?.unwrap_or_default())
+    Ok(session
+        .get::<String>(SESSION_CSRF)
+        .await
+        .map_err(session_error)?
+        .unwrap_or_default())
 }
 
 pub async fn csrf_matches(session: &Session, presented: &str) -> Result<bool, AppError> {
@@ -137,7 +162,9 @@ pub async fn login(
     let policy = state.auth.lockout;
     let window = interval(policy.window);
     let system = Scope {
-        actor: Actor::Anonymous { label: email.clone() },
+        actor: Actor::Anonymous {
+            label: email.clone(),
+        },
         ..Scope::system(request.clone())
     };
     let ip = request.ip.map(sqlx::types::ipnetwork::IpNetwork::from);
@@ -151,10 +178,17 @@ pub async fn login(
     .fetch_one(tx.conn())
     .await?;
     if ip.is_some() && from_address >= policy.max_failures_per_ip {
-        audit::record(&mut tx, AuditEntry::new("auth.login_refused", "user", &email).after(serde_json::json!({"reason": "address rate limited"}))).await?;
+        audit::record(
+            &mut tx,
+            AuditEntry::new("auth.login_refused", "user", &email)
+                .after(serde_json::json!({"reason": "address rate limited"})),
+        )
+        .await?;
         tx.commit().await?;
         SecurityEvent::AddressRateLimited.emit("too many failed logins from one address");
-        return Err(AppError::TooManyRequests("Too many failed logins from this address; try again later.".into()));
+        return Err(AppError::TooManyRequests(
+            "Too many failed logins from this address; try again later.".into(),
+        ));
     }
 
     let account = sqlx::query(
@@ -178,20 +212,40 @@ pub async fn login(
 
     let user_id: Option<Uuid> = account.as_ref().map(|row| row.get("id"));
     let tenant_id: Option<Uuid> = account.as_ref().and_then(|row| row.get("tenant_id"));
-    let active = account.as_ref().map(|row| row.get::<bool, _>("active")).unwrap_or(false);
-    let locked = locked_by_failures || account.as_ref().and_then(|row| row.get::<Option<bool>, _>("locked")).unwrap_or(false);
+    let active = account
+        .as_ref()
+        .map(|row| row.get::<bool, _>("active"))
+        .unwrap_or(false);
+    let locked = locked_by_failures
+        || account
+            .as_ref()
+            .and_then(|row| row.get::<Option<bool>, _>("locked"))
+            .unwrap_or(false);
     // Always hash, so the answer takes as long for unknown, locked and inactive accounts.
-    let stored = account.as_ref().filter(|_| !locked).map(|row| row.get::<String, _>("password_hash"));
+    let stored = account
+        .as_ref()
+        .filter(|_| !locked)
+        .map(|row| row.get::<String, _>("password_hash"));
     let password_ok = passwords::verify(password, stored).await?;
 
-    let target = user_id.map(|id| id.to_string()).unwrap_or_else(|| email.clone());
+    let target = user_id
+        .map(|id| id.to_string())
+        .unwrap_or_else(|| email.clone());
     if locked {
-        audit::record(&mut tx, AuditEntry::new("auth.login_failed", "user", &target).tenant(tenant_id)
-            .after(serde_json::json!({"reason": "account locked"}))).await?;
+        audit::record(
+            &mut tx,
+            AuditEntry::new("auth.login_failed", "user", &target)
+                .tenant(tenant_id)
+                .after(serde_json::json!({"reason": "account locked"})),
+        )
+        .await?;
         tx.commit().await?;
         SecurityEvent::LoginWhileLocked.emit("login attempt on a locked account");
         let minutes = policy.lock_for.as_secs().div_ceil(60);
-        return Err(AppError::invalid("password", format!("Too many failed logins: this account is locked for up to {minutes} minutes.")));
+        return Err(AppError::invalid(
+            "password",
+            format!("Too many failed logins: this account is locked for up to {minutes} minutes."),
+        ));
     }
     if !password_ok || !active {
         let reason = match (user_id, password_ok) {
@@ -199,14 +253,28 @@ pub async fn login(
             (Some(_), false) => "wrong password",
             (Some(_), true) => "account or tenant deactivated",
         };
-        sqlx::query("insert into login_failure (email, ip) values ($1, $2)").bind(&email).bind(ip).execute(tx.conn()).await?;
-        audit::record(&mut tx, AuditEntry::new("auth.login_failed", "user", &target).tenant(tenant_id)
-            .after(serde_json::json!({"reason": reason}))).await?;
+        sqlx::query("insert into login_failure (email, ip) values ($1, $2)")
+            .bind(&email)
+            .bind(ip)
+            .execute(tx.conn())
+            .await?;
+        audit::record(
+            &mut tx,
+            AuditEntry::new("auth.login_failed", "user", &target)
+                .tenant(tenant_id)
+                .after(serde_json::json!({"reason": reason})),
+        )
+        .await?;
         let now_locked = recent_failures + 1 >= policy.max_failures;
         if now_locked {
             if let Some(id) = user_id {
-                sqlx::query("update app_user set locked_until = now() + $2::interval where id = $1")
-                    .bind(id).bind(interval(policy.lock_for)).execute(tx.conn()).await?;
+                sqlx::query(
+                    "update app_user set locked_until = now() + $2::interval where id = $1",
+                )
+                .bind(id)
+                .bind(interval(policy.lock_for))
+                .execute(tx.conn())
+                .await?;
             }
             audit::record(&mut tx, AuditEntry::new("user.lock", "user", &target).tenant(tenant_id)
                 .after(serde_json::json!({"failures": recent_failures + 1, "locked_for_seconds": policy.lock_for.as_secs()}))).await?;
@@ -220,27 +288,57 @@ pub async fn login(
     }
 
     let id = user_id.expect("a verified password belongs to an account");
-    sqlx::query("delete from login_failure where email = $1").bind(&email).execute(tx.conn()).await?;
-    sqlx::query("update app_user set last_login_at = now(), locked_until = null where id = $1").bind(id).execute(tx.conn()).await?;
-    let user = load_active_user(state, id).await?.ok_or(AppError::Internal)?;
+    sqlx::query("delete from login_failure where email = $1")
+        .bind(&email)
+        .execute(tx.conn())
+        .await?;
+    sqlx::query("update app_user set last_login_at = now(), locked_until = null where id = $1")
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+    let user = load_active_user(state, id)
+        .await?
+        .ok_or(AppError::Internal)?;
     // Known only now: the entry names the user who signed in, not the anonymous caller.
-    audit::record_by(&mut tx, &user.scope(request), AuditEntry::new("auth.login", "user", id).tenant(user.tenant_id)).await?;
+    audit::record_by(
+        &mut tx,
+        &user.scope(request),
+        AuditEntry::new("auth.login", "user", id).tenant(user.tenant_id),
+    )
+    .await?;
     tx.commit().await?;
 
     if let Some(session) = session {
         session.cycle_id().await.map_err(session_error)?;
-        session.insert(SESSION_USER, id).await.map_err(session_error)?;
-        session.insert(SESSION_AUTH_AT, chrono::Utc::now().timestamp()).await.map_err(session_error)?;
-        session.insert(SESSION_CSRF, tokens::generate_api_token().secret).await.map_err(session_error)?;
+        session
+            .insert(SESSION_USER, id)
+            .await
+            .map_err(session_error)?;
+        session
+            .insert(SESSION_AUTH_AT, chrono::Utc::now().timestamp())
+            .await
+            .map_err(session_error)?;
+        session
+            .insert(SESSION_CSRF, tokens::generate_api_token().secret)
+            .await
+            .map_err(session_error)?;
     }
     Ok(user)
 }
 
-pub async fn logout(state: &AppState, session: &Session, request: RequestMeta) -> Result<(), AppError> {
+pub async fn logout(
+    state: &AppState,
+    session: &Session,
+    request: RequestMeta,
+) -> Result<(), AppError> {
     if let Some(user) = session_user(state, session).await? {
         let scope = user.scope(request);
         let mut tx = scope.begin(&state.pool).await?;
-        audit::record(&mut tx, AuditEntry::new("auth.logout", "user", user.id).tenant(user.tenant_id)).await?;
+        audit::record(
+            &mut tx,
+            AuditEntry::new("auth.logout", "user", user.id).tenant(user.tenant_id),
+        )
+        .await?;
         tx.commit().await?;
     }
     session.flush().await.map_err(session_error)?;
@@ -263,7 +361,11 @@ pub enum BearerError {
 }
 
 /// The scope of a REST caller from `Authorization: Bearer <JWT or API token>`.
-pub async fn scope_from_bearer(state: &AppState, credential: &str, request: RequestMeta) -> Result<Scope, BearerError> {
+pub async fn scope_from_bearer(
+    state: &AppState,
+    credential: &str,
+    request: RequestMeta,
+) -> Result<Scope, BearerError> {
     let scope = if tokens::looks_like_jwt(credential) {
         let claims = tokens::decode_jwt(credential, &state.auth.secret_key).map_err(|error| {
             SecurityEvent::TokenRejected.emit(&format!("JWT refused: {error}"));
@@ -275,7 +377,15 @@ pub async fn scope_from_bearer(state: &AppState, credential: &str, request: Requ
             SecurityEvent::TokenRejected.emit("malformed API token");
             return Err(BearerError::Invalid);
         };
-        api_token_scope(state, TokenLookup::Secret { prefix, secret: credential }, request).await?
+        api_token_scope(
+            state,
+            TokenLookup::Secret {
+                prefix,
+                secret: credential,
+            },
+            request,
+        )
+        .await?
     };
     scope.ok_or_else(|| {
         SecurityEvent::TokenRejected.emit("token of a revoked, expired or deactivated principal");
@@ -283,11 +393,17 @@ pub async fn scope_from_bearer(state: &AppState, credential: &str, request: Requ
     })
 }
 
-async fn scope_from_claims(state: &AppState, claims: &Claims, request: RequestMeta) -> Result<Option<Scope>, AppError> {
+async fn scope_from_claims(
+    state: &AppState,
+    claims: &Claims,
+    request: RequestMeta,
+) -> Result<Option<Scope>, AppError> {
     match claims.sub.split_once(':') {
         Some(("user", id)) => {
             let Ok(id) = id.parse() else { return Ok(None) };
-            Ok(load_active_user(state, id).await?.map(|user| user.scope(request)))
+            Ok(load_active_user(state, id)
+                .await?
+                .map(|user| user.scope(request)))
         }
         Some(("token", id)) => match id.parse::<Uuid>() {
             Ok(id) => api_token_scope(state, TokenLookup::Id(id), request).await,
@@ -305,7 +421,11 @@ pub enum TokenLookup<'a> {
 }
 
 /// The scope of a usable (not revoked, not expired, tenant active) token, in one transaction.
-pub async fn api_token_scope(state: &AppState, lookup: TokenLookup<'_>, request: RequestMeta) -> Result<Option<Scope>, AppError> {
+pub async fn api_token_scope(
+    state: &AppState,
+    lookup: TokenLookup<'_>,
+    request: RequestMeta,
+) -> Result<Option<Scope>, AppError> {
     let system = Scope::system(RequestMeta::default());
     let mut tx = system.begin(&state.pool).await?;
     let query = sqlx::query(
@@ -323,7 +443,10 @@ pub async fn api_token_scope(state: &AppState, lookup: TokenLookup<'_>, request:
         return Ok(None);
     };
     if let TokenLookup::Secret { secret, .. } = lookup {
-        if !tokens::digests_match(&tokens::sha256(secret), &row.get::<Vec<u8>, _>("secret_sha256")) {
+        if !tokens::digests_match(
+            &tokens::sha256(secret),
+            &row.get::<Vec<u8>, _>("secret_sha256"),
+        ) {
             tx.commit().await?;
             return Ok(None);
         }
@@ -333,13 +456,23 @@ pub async fn api_token_scope(state: &AppState, lookup: TokenLookup<'_>, request:
     // Written at most once a minute per token, not on every request.
     if row.get::<Option<bool>, _>("stale").unwrap_or(true) {
         sqlx::query("update api_token set last_used_at = now() where tenant_id = $1 and id = $2")
-            .bind(tenant).bind(id).execute(tx.conn()).await?;
+            .bind(tenant)
+            .bind(id)
+            .execute(tx.conn())
+            .await?;
     }
     tx.commit().await?;
     Ok(Some(Scope {
-        actor: Actor::Token { id, prefix: row.get("prefix") },
+        actor: Actor::Token {
+            id,
+            prefix: row.get("prefix"),
+        },
         role: None,
-        token_scopes: row.get::<Vec<String>, _>("scopes").iter().filter_map(|s| TokenScope::parse(s)).collect(),
+        token_scopes: row
+            .get::<Vec<String>, _>("scopes")
+            .iter()
+            .filter_map(|s| TokenScope::parse(s))
+            .collect(),
         tenants: TenantAccess::Only(vec![tenant]),
         home_tenant: Some(tenant),
         request,
@@ -353,7 +486,17 @@ pub fn jwt_for(state: &AppState, scope: &Scope) -> String {
         (Actor::Token { id, .. }, _) => (format!("token:{id}"), "token".to_string()),
         _ => ("system".to_string(), "system".to_string()),
     };
-    let scopes = scope.token_scopes.iter().map(|s| s.as_str().to_string()).collect();
-    let claims = Claims::new(sub, scope.home_tenant, role, scopes, state.auth.jwt_ttl.as_secs() as i64);
+    let scopes = scope
+        .token_scopes
+        .iter()
+        .map(|s| s.as_str().to_string())
+        .collect();
+    let claims = Claims::new(
+        sub,
+        scope.home_tenant,
+        role,
+        scopes,
+        state.auth.jwt_ttl.as_secs() as i64,
+    );
     tokens::encode_jwt(&claims, &state.auth.secret_key)
 }

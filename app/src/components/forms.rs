@@ -36,7 +36,10 @@ pub fn FieldError(error: Signal<Option<AppError>>, field: &'static str) -> impl 
 
 /// The error that is not about one of `fields`: permission, conflict, server trouble.
 #[component]
-pub fn FormError(error: Signal<Option<AppError>>, fields: &'static [&'static str]) -> impl IntoView {
+pub fn FormError(
+    error: Signal<Option<AppError>>,
+    fields: &'static [&'static str],
+) -> impl IntoView {
     move || {
         error
             .get()
@@ -56,6 +59,12 @@ pub fn FormError(error: Signal<Option<AppError>>, fields: &'static [&'static str
 #[component]
 pub fn CsrfField() -> impl IntoView {
     let user = use_current_user();
-    let token = move || user.get().and_then(Result::ok).flatten().map(|u| u.csrf_token).unwrap_or_default();
+    let token = move || {
+        user.get()
+            .and_then(Result::ok)
+            .flatten()
+            .map(|u| u.csrf_token)
+            .unwrap_or_default()
+    };
     view! { <input type="hidden" name="csrf" value=token/> }
 }

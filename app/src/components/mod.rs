@@ -4,7 +4,10 @@ pub mod forms;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::{components::{Redirect, A}, hooks::use_location};
+use leptos_router::{
+    components::{Redirect, A},
+    hooks::use_location,
+};
 
 use crate::{
     auth::{use_current_user, LogoutButton, Role},
@@ -97,7 +100,11 @@ pub fn ToLogin() -> impl IntoView {
         "" => location.pathname.get_untracked(),
         query => format!("{}?{query}", location.pathname.get_untracked()),
     };
-    let path = if next == "/" { "/login".to_string() } else { format!("/login?next={}", crate::url::encode(&next)) };
+    let path = if next == "/" {
+        "/login".to_string()
+    } else {
+        format!("/login?next={}", crate::url::encode(&next))
+    };
     view! { <Redirect path/> }
 }
 

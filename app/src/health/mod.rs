@@ -74,8 +74,20 @@ impl HealthReport {
             })
             .max()
             .unwrap_or(HealthStatus::Healthy);
-        let passed = checks.iter().filter(|c| c.status == HealthStatus::Healthy).count();
-        HealthReport { status, total: checks.len(), passed, checks, version, installation_id, uptime_seconds, checked_at }
+        let passed = checks
+            .iter()
+            .filter(|c| c.status == HealthStatus::Healthy)
+            .count();
+        HealthReport {
+            status,
+            total: checks.len(),
+            passed,
+            checks,
+            version,
+            installation_id,
+            uptime_seconds,
+            checked_at,
+        }
     }
 }
 
@@ -90,7 +102,10 @@ pub fn HomePage() -> impl IntoView {
 
     Effect::new(move |_| {
         if auto_refresh.get() {
-            let handle = set_interval_with_handle(move || set_refreshes.update(|n| *n += 1), AUTO_REFRESH_EVERY);
+            let handle = set_interval_with_handle(
+                move || set_refreshes.update(|n| *n += 1),
+                AUTO_REFRESH_EVERY,
+            );
             on_cleanup(move || {
                 if let Ok(handle) = handle {
                     handle.clear();
@@ -136,7 +151,11 @@ pub fn HomePage() -> impl IntoView {
 
 #[component]
 fn StatusReport(report: HealthReport) -> impl IntoView {
-    let updated = report.checked_at.get(11..19).unwrap_or_default().to_string();
+    let updated = report
+        .checked_at
+        .get(11..19)
+        .unwrap_or_default()
+        .to_string();
     view! {
         <div class=format!("overall overall-{}", report.status.as_str()) data-checked-at=report.checked_at.clone()>
             <div class="overall-status">
@@ -188,7 +207,14 @@ mod tests {
     use super::*;
 
     fn check(status: HealthStatus, critical: bool) -> CheckResult {
-        CheckResult { name: "x".into(), status, duration_ms: 1.0, timeout_ms: 10, critical, message: String::new() }
+        CheckResult {
+            name: "x".into(),
+            status,
+            duration_ms: 1.0,
+            timeout_ms: 10,
+            critical,
+            message: String::new(),
+        }
     }
 
     fn overall(checks: Vec<CheckResult>) -> (HealthStatus, usize) {
@@ -200,10 +226,22 @@ mod tests {
     fn overall_status_follows_the_worst_check() {
         use HealthStatus::*;
         assert_eq!(overall(vec![]), (Healthy, 0));
-        assert_eq!(overall(vec![check(Healthy, true), check(Healthy, false)]), (Healthy, 2));
-        assert_eq!(overall(vec![check(Healthy, true), check(Degraded, false)]), (Degraded, 1));
-        assert_eq!(overall(vec![check(Healthy, true), check(Unhealthy, false)]), (Degraded, 1));
-        assert_eq!(overall(vec![check(Unhealthy, true), check(Healthy, false)]), (Unhealthy, 1));
+        assert_eq!(
+            overall(vec![check(Healthy, true), check(Healthy, false)]),
+            (Healthy, 2)
+        );
+        assert_eq!(
+            overall(vec![check(Healthy, true), check(Degraded, false)]),
+            (Degraded, 1)
+        );
+        assert_eq!(
+            overall(vec![check(Healthy, true), check(Unhealthy, false)]),
+            (Degraded, 1)
+        );
+        assert_eq!(
+            overall(vec![check(Unhealthy, true), check(Healthy, false)]),
+            (Unhealthy, 1)
+        );
     }
 
     #[test]

@@ -22,8 +22,19 @@ pub struct AuditEntry {
 }
 
 impl AuditEntry {
-    pub fn new(action: &'static str, target_type: &'static str, target_id: impl ToString) -> AuditEntry {
-        AuditEntry { action, tenant: None, target_type, target_id: target_id.to_string(), before: None, after: None }
+    pub fn new(
+        action: &'static str,
+        target_type: &'static str,
+        target_id: impl ToString,
+    ) -> AuditEntry {
+        AuditEntry {
+            action,
+            tenant: None,
+            target_type,
+            target_id: target_id.to_string(),
+            before: None,
+            after: None,
+        }
     }
 
     pub fn tenant(mut self, tenant: Option<Uuid>) -> AuditEntry {
@@ -49,7 +60,11 @@ pub async fn record(tx: &mut ScopedTx<'_>, entry: AuditEntry) -> Result<(), sqlx
 }
 
 /// Appends `entry` in the caller's transaction on behalf of `scope`'s actor.
-pub async fn record_by(tx: &mut ScopedTx<'_>, scope: &Scope, entry: AuditEntry) -> Result<(), sqlx::Error> {
+pub async fn record_by(
+    tx: &mut ScopedTx<'_>,
+    scope: &Scope,
+    entry: AuditEntry,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "insert into audit_event (actor_type, actor_id, actor_label, tenant_id, action, target_type, target_id,
                                   before, after, ip, user_agent, correlation_id)
@@ -107,13 +122,25 @@ pub async fn verify_chain(_admin: &Admin<'_>, pool: &PgPool) -> Result<ChainRepo
         let hash: Vec<u8> = row.get("hash");
         let canonical: String = row.get("canonical");
         if id != expected_id {
-            return Ok(broken(expected_id, format!("entry {expected_id} is missing (the next one is {id})"), checked));
+            return Ok(broken(
+                expected_id,
+                format!("entry {expected_id} is missing (the next one is {id})"),
+                checked,
+            ));
         }
         if prev_hash != previous_hash {
-            return Ok(broken(id, format!("entry {id} does not link to entry {}", id - 1), checked));
+            return Ok(broken(
+                id,
+                format!("entry {id} does not link to entry {}", id - 1),
+                checked,
+            ));
         }
         if Sha256::digest(canonical.as_bytes()).as_slice() != hash.as_slice() {
-            return Ok(broken(id, format!("entry {id} was changed after it was written"), checked));
+            return Ok(broken(
+                id,
+                format!("entry {id} was changed after it was written"),
+                checked,
+            ));
         }
         previous_hash = hash;
         expected_id += 1;
@@ -121,9 +148,19 @@ pub async fn verify_chain(_admin: &Admin<'_>, pool: &PgPool) -> Result<ChainRepo
     }
     drop(rows);
     let (last_id, last_hash): (i64, Vec<u8>) =
-        sqlx::query_as("select last_id, last_hash from audit_chain_head").fetch_one(pool).await?;
+        sqlx::query_as("select last_id, last_hash from audit_chain_head")
+            .fetch_one(pool)
+            .await?;
     if last_id != checked || last_hash != previous_hash {
-        return Ok(broken(checked + 1, format!("entries after {checked} were removed (the chain ends at {last_id})"), checked));
+        return Ok(broken(
+            checked + 1,
+            format!("entries after {checked} were removed (the chain ends at {last_id})"),
+            checked,
+        ));
     }
-    Ok(ChainReport { intact: true, checked, first_broken: None })
+    Ok(ChainReport {
+        intact: true,
+        checked,
+        first_broken: None,
+    })
 }

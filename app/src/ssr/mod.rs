@@ -9,7 +9,11 @@ pub mod security;
 pub mod server_fns;
 pub mod tokens;
 
-use std::{path::PathBuf, sync::Arc, time::{Duration, Instant}};
+use std::{
+    path::PathBuf,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
@@ -29,6 +33,8 @@ pub struct AppState {
     /// The `installation` row: the same on every replica that shares the database.
     pub installation_id: String,
     pub auth: Arc<AuthConfig>,
+    /// The metric store (crates/store): ingestion writes to it, queries read from it.
+    pub store: store::Store,
 }
 
 /// How logins, sessions and tokens behave; from the `MERIDIAN_*` settings.
@@ -54,7 +60,9 @@ pub struct LockoutPolicy {
 
 /// Reads the installation's identity, written by the first migration.
 pub async fn load_installation_id(pool: &PgPool) -> Result<String, sqlx::Error> {
-    sqlx::query_scalar("select id::text from installation").fetch_one(pool).await
+    sqlx::query_scalar("select id::text from installation")
+        .fetch_one(pool)
+        .await
 }
 
 impl FromRef<AppState> for LeptosOptions {

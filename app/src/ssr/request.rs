@@ -2,7 +2,10 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use axum::{extract::ConnectInfo, http::{header, request::Parts}};
+use axum::{
+    extract::ConnectInfo,
+    http::{header, request::Parts},
+};
 
 #[derive(Clone, Debug, Default)]
 pub struct RequestMeta {
@@ -14,10 +17,20 @@ pub struct RequestMeta {
 impl RequestMeta {
     pub fn from_parts(parts: &Parts) -> RequestMeta {
         let header = |name: &str| {
-            parts.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().chars().take(512).collect()
+            parts
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .chars()
+                .take(512)
+                .collect()
         };
         RequestMeta {
-            ip: parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip()),
+            ip: parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|info| info.0.ip()),
             user_agent: header(header::USER_AGENT.as_str()),
             correlation_id: header("x-correlation-id"),
         }

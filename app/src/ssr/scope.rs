@@ -132,6 +132,19 @@ impl Scope {
         }
     }
 
+    /// A tenant's token with `ingest`: answers the tenant the samples belong to. The tenant
+    /// comes from the credential only, never from the request.
+    pub fn require_ingest(&self) -> Result<Uuid, AppError> {
+        match (&self.actor, self.home_tenant) {
+            (Actor::Token { .. }, Some(tenant))
+                if self.token_scopes.contains(&TokenScope::Ingest) =>
+            {
+                Ok(tenant)
+            }
+            _ => Err(AppError::Forbidden),
+        }
+    }
+
     /// Opens a transaction that acts as `meridian_app` and sees only this scope's tenants.
     pub async fn begin(&self, pool: &PgPool) -> Result<ScopedTx<'_>, sqlx::Error> {
         let mut tx = pool.begin().await?;
@@ -139,7 +152,16 @@ impl Scope {
         // connection never carries one request's role or tenants into the next.
         let (all, ids) = match &self.tenants {
             TenantAccess::All => ("on", String::new()),
-            TenantAccess::Only(ids) => ("", format!("{{{}}}", ids.iter().map(Uuid::to_string).collect::<Vec<_>>().join(","))),
+            TenantAccess::Only(ids) => (
+                "",
+                format!(
+                    "{{{}}}",
+                    ids.iter()
+                        .map(Uuid::to_string)
+                        .collect::<Vec<_>>()
+                        .join(",")
+                ),
+            ),
         };
         sqlx::query(
             "select set_config('role', 'meridian_app', true), set_config('meridian.all_tenants', $1, true),
@@ -173,4 +195,3 @@ impl ScopedTx<'_> {
         self.tx.commit().await
     }
 }
-

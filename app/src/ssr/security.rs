@@ -37,6 +37,11 @@ impl SecurityEvent {
             "severity" => self.severity(),
         )
         .increment(1);
-        tracing::warn!(event_type = self.name(), severity = self.severity(), detail, "Security event.");
+        tracing::warn!(
+            event_type = self.name(),
+            severity = self.severity(),
+            detail,
+            "Security event."
+        );
     }
 }

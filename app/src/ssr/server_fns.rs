@@ -24,7 +24,9 @@ pub fn app_state() -> Result<AppState, AppError> {
 }
 
 pub fn request_meta() -> RequestMeta {
-    use_context::<Parts>().map(|parts| RequestMeta::from_parts(&parts)).unwrap_or_default()
+    use_context::<Parts>()
+        .map(|parts| RequestMeta::from_parts(&parts))
+        .unwrap_or_default()
 }
 
 pub async fn session() -> Result<Session, AppError> {
@@ -54,7 +56,14 @@ pub async fn mutation_scope(csrf: &str) -> Result<Scope, AppError> {
 /// True for a form posted by the browser itself (no JavaScript): it expects a page, not data.
 pub fn is_plain_form_post() -> bool {
     use_context::<Parts>()
-        .and_then(|parts| parts.headers.get(header::ACCEPT)?.to_str().ok().map(|a| a.contains("text/html")))
+        .and_then(|parts| {
+            parts
+                .headers
+                .get(header::ACCEPT)?
+                .to_str()
+                .ok()
+                .map(|a| a.contains("text/html"))
+        })
         .unwrap_or(false)
 }
 
@@ -64,7 +73,14 @@ pub fn finish<T>(form: &str, result: Result<T, AppError>) -> Result<T, AppError>
     let Err(error) = &result else { return result };
     if is_plain_form_post() {
         let back = use_context::<Parts>()
-            .and_then(|parts| parts.headers.get(header::REFERER)?.to_str().ok().map(str::to_string))
+            .and_then(|parts| {
+                parts
+                    .headers
+                    .get(header::REFERER)?
+                    .to_str()
+                    .ok()
+                    .map(str::to_string)
+            })
             .and_then(|referer| back_to_form(&referer, form, error));
         if let Some(location) = back {
             leptos_axum::redirect(&location);
@@ -72,7 +88,9 @@ pub fn finish<T>(form: &str, result: Result<T, AppError>) -> Result<T, AppError>
         }
     }
     if let Some(response) = use_context::<ResponseOptions>() {
-        response.set_status(StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
+        response.set_status(
+            StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        );
     }
     result
 }
@@ -80,9 +98,14 @@ pub fn finish<T>(form: &str, result: Result<T, AppError>) -> Result<T, AppError>
 /// The referring page (path and query only, so a forged Referer cannot send the user away)
 /// with the error parameters replaced.
 fn back_to_form(referer: &str, form: &str, error: &AppError) -> Option<String> {
-    let after_scheme = referer.split_once("://").map(|(_, rest)| rest).unwrap_or(referer);
+    let after_scheme = referer
+        .split_once("://")
+        .map(|(_, rest)| rest)
+        .unwrap_or(referer);
     let path_and_query = &after_scheme[after_scheme.find('/')?..];
-    let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
+    let (path, query) = path_and_query
+        .split_once('?')
+        .unwrap_or((path_and_query, ""));
     let mut pairs: Vec<(String, String)> = url_decode_pairs(query)
         .into_iter()
         .filter(|(k, _)| !matches!(k.as_str(), "form" | "field" | "error"))
@@ -91,8 +114,15 @@ fn back_to_form(referer: &str, form: &str, error: &AppError) -> Option<String> {
         AppError::Invalid { field, message } => (field.clone(), message.clone()),
         other => (String::new(), other.to_string()),
     };
-    pairs.extend([("form".into(), form.into()), ("field".into(), field), ("error".into(), message)]);
-    let query: Vec<String> = pairs.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect();
+    pairs.extend([
+        ("form".into(), form.into()),
+        ("field".into(), field),
+        ("error".into(), message),
+    ]);
+    let query: Vec<String> = pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect();
     Some(format!("{path}?{}", query.join("&")))
 }
 
@@ -115,7 +145,12 @@ mod tests {
     fn errors_go_back_to_the_form_page_only() {
         let error = AppError::invalid("name", "is taken");
         assert_eq!(
-            back_to_form("http://evil.example/admin/tenants?page=2&error=old", "create_tenant", &error).unwrap(),
+            back_to_form(
+                "http://evil.example/admin/tenants?page=2&error=old",
+                "create_tenant",
+                &error
+            )
+            .unwrap(),
             "/admin/tenants?page=2&form=create_tenant&field=name&error=is%20taken"
         );
         assert_eq!(
@@ -124,5 +159,4 @@ mod tests {
         );
         assert_eq!(back_to_form("garbage", "x", &error), None);
     }
-
 }

@@ -24,15 +24,25 @@ pub struct NewToken {
 }
 
 pub fn generate_api_token() -> NewToken {
-    let random: String = rand::thread_rng().sample_iter(&Alphanumeric).take(SECRET_LENGTH).map(char::from).collect();
+    let random: String = rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(SECRET_LENGTH)
+        .map(char::from)
+        .collect();
     let secret = format!("{TOKEN_PREFIX}{random}");
-    NewToken { prefix: secret[..SHOWN_LENGTH].to_string(), sha256: sha256(&secret), secret }
+    NewToken {
+        prefix: secret[..SHOWN_LENGTH].to_string(),
+        sha256: sha256(&secret),
+        secret,
+    }
 }
 
 /// The lookup prefix of a presented token, if it has our shape.
 pub fn prefix_of(secret: &str) -> Option<&str> {
-    (secret.starts_with(TOKEN_PREFIX) && secret.len() == TOKEN_PREFIX.len() + SECRET_LENGTH && secret.is_ascii())
-        .then(|| &secret[..SHOWN_LENGTH])
+    (secret.starts_with(TOKEN_PREFIX)
+        && secret.len() == TOKEN_PREFIX.len() + SECRET_LENGTH
+        && secret.is_ascii())
+    .then(|| &secret[..SHOWN_LENGTH])
 }
 
 pub fn sha256(secret: &str) -> Vec<u8> {
@@ -61,7 +71,13 @@ pub struct Claims {
 }
 
 impl Claims {
-    pub fn new(sub: String, tenant: Option<Uuid>, role: String, scopes: Vec<String>, ttl_seconds: i64) -> Claims {
+    pub fn new(
+        sub: String,
+        tenant: Option<Uuid>,
+        role: String,
+        scopes: Vec<String>,
+        ttl_seconds: i64,
+    ) -> Claims {
         let now = chrono::Utc::now().timestamp();
         Claims {
             sub,
@@ -78,7 +94,12 @@ impl Claims {
 }
 
 pub fn encode_jwt(claims: &Claims, key: &[u8]) -> String {
-    encode(&Header::new(ALGORITHM), claims, &EncodingKey::from_secret(key)).expect("HS256 signing does not fail")
+    encode(
+        &Header::new(ALGORITHM),
+        claims,
+        &EncodingKey::from_secret(key),
+    )
+    .expect("HS256 signing does not fail")
 }
 
 /// Checks signature, algorithm, expiry (no leeway), issuer and audience.

@@ -1,7 +1,6 @@
 //! The store's tables: the series index, chunk rows in daily partitions, the ingest log.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 use sqlx::{types::Json, PgPool, Postgres, QueryBuilder};
@@ -192,9 +191,9 @@ pub async fn load_chunks(
         .collect())
 }
 
-/// The daily partitions of `metric_chunk` known to exist.
+/// The daily partitions of `metric_chunk` known to exist (read from the catalog on first use).
 #[derive(Default)]
-pub struct Partitions(Mutex<HashSet<i64>>);
+pub struct Partitions(tokio::sync::Mutex<Option<HashSet<i64>>>);
 
 pub fn partition_name(day: i64) -> String {
     let date = DateTime::<Utc>::from_timestamp(day * 86_400, 0)
@@ -204,36 +203,46 @@ pub fn partition_name(day: i64) -> String {
 }
 
 impl Partitions {
-    pub async fn load(pool: &PgPool) -> Result<Partitions, sqlx::Error> {
-        let bounds: Vec<(String,)> = sqlx::query_as(
-            "select pg_get_expr(c.relpartbound, c.oid) from pg_inherits i join pg_class c on c.oid = i.inhrelid
-              where i.inhparent = 'metric_chunk'::regclass",
-        )
-        .fetch_all(pool)
-        .await?;
-        let days = bounds
-            .iter()
-            .filter_map(|(b,)| lower_bound(b))
-            .map(|ms| day_of(ms))
-            .collect();
-        Ok(Partitions(Mutex::new(days)))
+    async fn known<'a>(
+        &'a self,
+        pool: &PgPool,
+    ) -> Result<tokio::sync::MappedMutexGuard<'a, HashSet<i64>>, sqlx::Error> {
+        let mut guard = self.0.lock().await;
+        if guard.is_none() {
+            let bounds: Vec<(String,)> = sqlx::query_as(
+                "select pg_get_expr(c.relpartbound, c.oid) from pg_inherits i join pg_class c on c.oid = i.inhrelid
+                  where i.inhparent = 'metric_chunk'::regclass",
+            )
+            .fetch_all(pool)
+            .await?;
+            *guard = Some(
+                bounds
+                    .iter()
+                    .filter_map(|(b,)| lower_bound(b))
+                    .map(day_of)
+                    .collect(),
+            );
+        }
+        Ok(tokio::sync::MutexGuard::map(guard, |known| {
+            known.get_or_insert_with(HashSet::new)
+        }))
     }
 
-    pub fn days(&self) -> Vec<i64> {
-        let mut days: Vec<i64> = self.0.lock().unwrap().iter().copied().collect();
+    pub async fn days(&self, pool: &PgPool) -> Result<Vec<i64>, sqlx::Error> {
+        let mut days: Vec<i64> = self.known(pool).await?.iter().copied().collect();
         days.sort();
-        days
+        Ok(days)
     }
 
     /// Creates the day partitions these chunks need. Outside the writing transaction, so a
     /// concurrent replica creating the same one is harmless.
     pub async fn ensure(&self, pool: &PgPool, chunks: &[(i64, Chunk)]) -> Result<(), sqlx::Error> {
         let needed: HashSet<i64> = chunks.iter().map(|(_, c)| day_of(c.start)).collect();
-        let missing: Vec<i64> = {
-            let known = self.0.lock().unwrap();
-            needed.into_iter().filter(|d| !known.contains(d)).collect()
-        };
-        for day in missing {
+        let mut known = self.known(pool).await?;
+        for day in needed {
+            if known.contains(&day) {
+                continue;
+            }
             let statement = format!(
                 "create table if not exists {} partition of metric_chunk for values from ({}) to ({})",
                 partition_name(day),
@@ -247,15 +256,16 @@ impl Partitions {
                     if matches!(e.code().as_deref(), Some("42P07" | "23505" | "42P17")) => {}
                 Err(e) => return Err(e),
             }
-            self.0.lock().unwrap().insert(day);
+            known.insert(day);
         }
         Ok(())
     }
 
     pub async fn drop_day(&self, pool: &PgPool, day: i64) -> Result<(), sqlx::Error> {
+        let mut known = self.known(pool).await?;
         let statement = format!("drop table if exists {}", partition_name(day));
         sqlx::query(&statement).execute(pool).await?;
-        self.0.lock().unwrap().remove(&day);
+        known.remove(&day);
         Ok(())
     }
 }

@@ -121,23 +121,36 @@ impl Store {
     /// Opens the store: replays this writer's log rows into the head, then starts the writer,
     /// the checkpoint flusher and the periodic checkpoint and retention tasks.
     pub async fn open(pool: PgPool, config: StoreConfig) -> Result<Store, StoreError> {
-        let partitions = db::Partitions::load(&pool).await?;
-        let inner = Arc::new(Inner {
+        let inner = Self::inner(pool, config);
+        let replayed = replay(&inner).await?;
+        Ok(Self::start(inner, replayed))
+    }
+
+    /// A store that does not replay the log: for tools that import or read (the log rows of
+    /// running servers stay theirs), and for starting while the database is unreachable.
+    pub fn open_without_replay(pool: PgPool, config: StoreConfig) -> Store {
+        Self::start(Self::inner(pool, config), Vec::new())
+    }
+
+    fn inner(pool: PgPool, config: StoreConfig) -> Arc<Inner> {
+        Arc::new(Inner {
             pool,
             limits: LimitsCache::new(config.limits.clone()),
             config,
             head: RwLock::new(Head::default()),
-            partitions,
+            partitions: db::Partitions::default(),
             foreign: Mutex::new(ForeignLog::default()),
-        });
-        let replayed = replay(&inner).await?;
+        })
+    }
+
+    fn start(inner: Arc<Inner>, replayed: Vec<i64>) -> Store {
         let (jobs, receiver) = mpsc::channel(1024);
         let (flushes, flush_receiver) = mpsc::channel(2);
         tokio::spawn(writer::run(inner.clone(), receiver, flushes, replayed));
         tokio::spawn(writer::flush(inner.clone(), flush_receiver));
         let store = Store { inner, jobs };
         store.spawn_timers();
-        Ok(store)
+        store
     }
 
     fn spawn_timers(&self) {
@@ -440,8 +453,8 @@ impl Store {
     }
 
     /// Days (since the epoch) that have a chunk partition.
-    pub fn partition_days(&self) -> Vec<i64> {
-        self.inner.partitions.days()
+    pub async fn partition_days(&self) -> Result<Vec<i64>, StoreError> {
+        Ok(self.inner.partitions.days(&self.inner.pool).await?)
     }
 }
 
@@ -523,7 +536,7 @@ async fn apply_retention(inner: &Inner, now_ms: i64) -> Result<RetentionStats, s
     let mut stats = RetentionStats::default();
     // Whole days older than every tenant's retention: drop their partitions.
     let cutoff = now_ms - longest * DAY_MS;
-    for day in inner.partitions.days() {
+    for day in inner.partitions.days(&inner.pool).await? {
         if (day + 1) * DAY_MS <= cutoff {
             inner.partitions.drop_day(&inner.pool, day).await?;
             stats.partitions_dropped += 1;

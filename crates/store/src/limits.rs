@@ -53,6 +53,7 @@ pub enum Reason {
     InvalidLabels,
     InvalidSample,
     FingerprintCollision,
+    NativeHistogram,
 }
 
 impl Reason {
@@ -71,6 +72,7 @@ impl Reason {
             Reason::InvalidLabels => "invalid_labels",
             Reason::InvalidSample => "invalid_sample",
             Reason::FingerprintCollision => "fingerprint_collision",
+            Reason::NativeHistogram => "native_histogram",
         }
     }
 }

@@ -412,7 +412,10 @@ async fn resolve_series(
             if room == 0 {
                 creating.remove(&fingerprint);
                 outcome.discard(Reason::SeriesLimit, s.samples.len(), || {
-                    format!("per-tenant series limit exceeded: {} active series, limit max_series={}; series {} refused", head.active_series(tenant), limits.max_series, s.labels)
+                    format!(
+                        "per-tenant series limit max_series={} reached; series {} refused",
+                        limits.max_series, s.labels
+                    )
                 });
                 continue;
             }

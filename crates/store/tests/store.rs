@@ -478,7 +478,7 @@ async fn import_writes_chunks_directly_and_retention_drops_old_days(pool: PgPool
         .import(globex, vec![series(&[("__name__", "old_total")], samples)])
         .await
         .unwrap();
-    assert_eq!(store.partition_days().len(), 10);
+    assert_eq!(store.partition_days().await.unwrap().len(), 10);
     let bytes: i64 = sqlx::query_scalar("select sum(length(data))::bigint from metric_chunk")
         .fetch_one(&pool)
         .await
@@ -520,5 +520,5 @@ async fn import_writes_chunks_directly_and_retention_drops_old_days(pool: PgPool
         stats.partitions_dropped, 7,
         "days entirely older than three days"
     );
-    assert_eq!(store.partition_days().len(), 3);
+    assert_eq!(store.partition_days().await.unwrap().len(), 3);
 }

@@ -36,14 +36,20 @@ impl From<sqlx::Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = match &self.0 {
-            AppError::Invalid { field, message } => json!({ "error": format!("{field}: {message}"), "field": field }),
+            AppError::Invalid { field, message } => {
+                json!({ "error": format!("{field}: {message}"), "field": field })
+            }
             other => json!({ "error": other.to_string() }),
         };
         let mut response = (status, Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
         }
         response
     }
@@ -56,13 +62,19 @@ pub struct ApiScope(pub Scope);
 impl FromRequestParts<AppState> for ApiScope {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let request = RequestMeta::from_parts(parts);
         if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
             let credential = value
                 .to_str()
                 .ok()
-                .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+                .and_then(|v| {
+                    v.strip_prefix("Bearer ")
+                        .or_else(|| v.strip_prefix("bearer "))
+                })
                 .map(str::trim)
                 .unwrap_or_default();
             return match scope_from_bearer(state, credential, request).await {
@@ -76,7 +88,9 @@ impl FromRequestParts<AppState> for ApiScope {
         }
         let session = parts.extensions.get::<Session>().cloned();
         match session {
-            Some(session) => Ok(ApiScope(scope_from_session(state, &session, request).await?)),
+            Some(session) => Ok(ApiScope(
+                scope_from_session(state, &session, request).await?,
+            )),
             None => Err(ApiError(AppError::Unauthorized)),
         }
     }

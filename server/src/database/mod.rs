@@ -34,7 +34,10 @@ pub async fn resolve(settings: &Settings) -> anyhow::Result<Database> {
         Some(url) => {
             let options = PgConnectOptions::from_str(url.expose())
                 .context("MERIDIAN_DATABASE_URL is not a valid PostgreSQL URL")?;
-            Ok(Database { options, cluster: None })
+            Ok(Database {
+                options,
+                cluster: None,
+            })
         }
         None => resolve_default(DEFAULT_SERVER, &settings.data_dir.join("pg")).await,
     }
@@ -42,7 +45,9 @@ pub async fn resolve(settings: &Settings) -> anyhow::Result<Database> {
 
 /// The embedded default: the server at `probe` if it answers, else a private cluster in `pg_dir`.
 pub async fn resolve_default(probe: &str, pg_dir: &Path) -> anyhow::Result<Database> {
-    let (host, port) = probe.rsplit_once(':').context("probe address must be host:port")?;
+    let (host, port) = probe
+        .rsplit_once(':')
+        .context("probe address must be host:port")?;
     let local = PgConnectOptions::new()
         .host(host)
         .port(port.parse().context("probe port")?)
@@ -50,7 +55,10 @@ pub async fn resolve_default(probe: &str, pg_dir: &Path) -> anyhow::Result<Datab
         .database(DEFAULT_DATABASE);
     if server_answers(&local).await {
         tracing::info!(server = probe, "Using the local PostgreSQL server.");
-        return Ok(Database { options: local, cluster: None });
+        return Ok(Database {
+            options: local,
+            cluster: None,
+        });
     }
     tracing::info!(server = probe, dir = %pg_dir.display(), "No PostgreSQL server answers; using a private cluster.");
     let cluster = PrivateCluster::start(pg_dir).await?;
@@ -59,28 +67,42 @@ pub async fn resolve_default(probe: &str, pg_dir: &Path) -> anyhow::Result<Datab
         .port(cluster.port())
         .username("postgres")
         .database(DEFAULT_DATABASE);
-    Ok(Database { options, cluster: Some(cluster) })
+    Ok(Database {
+        options,
+        cluster: Some(cluster),
+    })
 }
 
 async fn server_answers(options: &PgConnectOptions) -> bool {
     let maintenance = options.clone().database("postgres");
-    matches!(tokio::time::timeout(PROBE_TIMEOUT, maintenance.connect()).await, Ok(Ok(_)))
+    matches!(
+        tokio::time::timeout(PROBE_TIMEOUT, maintenance.connect()).await,
+        Ok(Ok(_))
+    )
 }
 
 /// Creates the database when it does not exist yet and the server lets us connect to its
 /// `postgres` maintenance database; any other failure shows up at the first real connection.
 pub async fn ensure_exists(options: &PgConnectOptions) -> anyhow::Result<()> {
-    let name = options.get_database().unwrap_or(DEFAULT_DATABASE).to_string();
-    let Ok(mut conn) = PgConnection::connect_with(&options.clone().database("postgres")).await else {
+    let name = options
+        .get_database()
+        .unwrap_or(DEFAULT_DATABASE)
+        .to_string();
+    let Ok(mut conn) = PgConnection::connect_with(&options.clone().database("postgres")).await
+    else {
         return Ok(());
     };
-    let exists: bool = sqlx::query_scalar("select exists (select 1 from pg_database where datname = $1)")
-        .bind(&name)
-        .fetch_one(&mut conn)
-        .await?;
+    let exists: bool =
+        sqlx::query_scalar("select exists (select 1 from pg_database where datname = $1)")
+            .bind(&name)
+            .fetch_one(&mut conn)
+            .await?;
     if !exists {
         let quoted = format!("\"{}\"", name.replace('"', "\"\""));
-        match sqlx::query(&format!("create database {quoted}")).execute(&mut conn).await {
+        match sqlx::query(&format!("create database {quoted}"))
+            .execute(&mut conn)
+            .await
+        {
             Ok(_) => tracing::info!(database = %name, "Created the database."),
             // Another replica created it between our check and our create.
             Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => {}

@@ -41,7 +41,13 @@ impl PrivateCluster {
         } else {
             None
         };
-        let mut cluster = PrivateCluster { bin_dir, data_dir, port: 0, run_as, started_here: false };
+        let mut cluster = PrivateCluster {
+            bin_dir,
+            data_dir,
+            port: 0,
+            run_as,
+            started_here: false,
+        };
 
         if !cluster.data_dir.join("PG_VERSION").exists() {
             cluster.init()?;
@@ -53,13 +59,27 @@ impl PrivateCluster {
         }
         cluster.port = free_loopback_port()?;
         let log = cluster.data_dir.join("meridian-postgres.log");
-        let server_options = format!("-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''", cluster.port);
-        cluster.run(
-            "pg_ctl",
-            &["-D".as_ref(), cluster.data_dir.as_os_str(), "-l".as_ref(), log.as_os_str(), "-o".as_ref(),
-              server_options.as_ref(), "-w".as_ref(), "-t".as_ref(), "60".as_ref(), "start".as_ref()],
-        )
-        .with_context(|| format!("starting the private cluster (log: {})", log.display()))?;
+        let server_options = format!(
+            "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''",
+            cluster.port
+        );
+        cluster
+            .run(
+                "pg_ctl",
+                &[
+                    "-D".as_ref(),
+                    cluster.data_dir.as_os_str(),
+                    "-l".as_ref(),
+                    log.as_os_str(),
+                    "-o".as_ref(),
+                    server_options.as_ref(),
+                    "-w".as_ref(),
+                    "-t".as_ref(),
+                    "60".as_ref(),
+                    "start".as_ref(),
+                ],
+            )
+            .with_context(|| format!("starting the private cluster (log: {})", log.display()))?;
         cluster.started_here = true;
         tracing::info!(port = cluster.port, dir = %cluster.data_dir.display(), "Started a private PostgreSQL cluster.");
         Ok(cluster)
@@ -74,7 +94,17 @@ impl PrivateCluster {
         if !self.started_here {
             return Ok(());
         }
-        self.run("pg_ctl", &["-D".as_ref(), self.data_dir.as_os_str(), "-m".as_ref(), "fast".as_ref(), "-w".as_ref(), "stop".as_ref()])?;
+        self.run(
+            "pg_ctl",
+            &[
+                "-D".as_ref(),
+                self.data_dir.as_os_str(),
+                "-m".as_ref(),
+                "fast".as_ref(),
+                "-w".as_ref(),
+                "stop".as_ref(),
+            ],
+        )?;
         tracing::info!(dir = %self.data_dir.display(), "Stopped the private PostgreSQL cluster.");
         Ok(())
     }
@@ -83,22 +113,41 @@ impl PrivateCluster {
         std::fs::create_dir_all(&self.data_dir)
             .with_context(|| format!("creating {}", self.data_dir.display()))?;
         if let Some(user) = &self.run_as {
-            chown(&self.data_dir, Some(user.uid), Some(user.gid))
-                .with_context(|| format!("giving {} to the postgres user", self.data_dir.display()))?;
+            chown(&self.data_dir, Some(user.uid), Some(user.gid)).with_context(|| {
+                format!("giving {} to the postgres user", self.data_dir.display())
+            })?;
         }
         self.run(
             "initdb",
-            &["-D".as_ref(), self.data_dir.as_os_str(), "-U".as_ref(), "postgres".as_ref(),
-              "--auth=trust".as_ref(), "-E".as_ref(), "UTF8".as_ref(), "--no-instructions".as_ref()],
+            &[
+                "-D".as_ref(),
+                self.data_dir.as_os_str(),
+                "-U".as_ref(),
+                "postgres".as_ref(),
+                "--auth=trust".as_ref(),
+                "-E".as_ref(),
+                "UTF8".as_ref(),
+                "--no-instructions".as_ref(),
+            ],
         )
-        .with_context(|| format!("creating a PostgreSQL cluster in {}", self.data_dir.display()))?;
+        .with_context(|| {
+            format!(
+                "creating a PostgreSQL cluster in {}",
+                self.data_dir.display()
+            )
+        })?;
         tracing::info!(dir = %self.data_dir.display(), "Created a private PostgreSQL cluster.");
         Ok(())
     }
 
     /// The port of a postmaster already running on this data directory (line 4 of postmaster.pid).
     fn running_port(&self) -> Option<u16> {
-        let status = self.command("pg_ctl").args(["status", "-D"]).arg(&self.data_dir).output().ok()?;
+        let status = self
+            .command("pg_ctl")
+            .args(["status", "-D"])
+            .arg(&self.data_dir)
+            .output()
+            .ok()?;
         if !status.status.success() {
             return None;
         }
@@ -109,13 +158,20 @@ impl PrivateCluster {
     fn command(&self, program: &str) -> Command {
         let mut command = Command::new(self.bin_dir.join(program));
         if let Some(user) = &self.run_as {
-            command.uid(user.uid.as_raw()).gid(user.gid.as_raw()).env("HOME", &user.dir);
+            command
+                .uid(user.uid.as_raw())
+                .gid(user.gid.as_raw())
+                .env("HOME", &user.dir);
         }
         command
     }
 
     fn run(&self, program: &str, args: &[&std::ffi::OsStr]) -> anyhow::Result<()> {
-        let output = self.command(program).args(args).output().with_context(|| format!("running {program}"))?;
+        let output = self
+            .command(program)
+            .args(args)
+            .output()
+            .with_context(|| format!("running {program}"))?;
         if !output.status.success() {
             bail!(
                 "{program} failed ({}): {}{}",
@@ -134,7 +190,12 @@ fn find_bin_dir() -> Option<PathBuf> {
         .into_iter()
         .flatten()
         .flatten()
-        .filter_map(|entry| Some((entry.file_name().to_str()?.parse().ok()?, entry.path().join("bin"))))
+        .filter_map(|entry| {
+            Some((
+                entry.file_name().to_str()?.parse().ok()?,
+                entry.path().join("bin"),
+            ))
+        })
         .filter(|(_, bin)| bin.join("initdb").exists())
         .collect();
     versioned.sort();

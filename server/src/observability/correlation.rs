@@ -19,7 +19,9 @@ const MAX_LENGTH: usize = 128;
 /// that could forge a log line or a header: 1–128 ASCII letters, digits, `-`, `_`, `.`, `:`.
 pub fn is_well_formed(id: &str) -> bool {
     (1..=MAX_LENGTH).contains(&id.len())
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
 }
 
 /// The route template of a request (`/health/ready`, never the raw path), for logs and metrics.
@@ -32,13 +34,17 @@ pub fn route_of(request: &Request) -> String {
 }
 
 pub async fn correlate(mut request: Request, next: Next) -> Response {
-    let supplied = request.headers().get(&CORRELATION_ID).and_then(|value| value.to_str().ok());
+    let supplied = request
+        .headers()
+        .get(&CORRELATION_ID)
+        .and_then(|value| value.to_str().ok());
     let (id, rejected) = match supplied {
         Some(id) if is_well_formed(id) => (id.to_string(), false),
         Some(_) => (uuid::Uuid::new_v4().to_string(), true),
         None => (uuid::Uuid::new_v4().to_string(), false),
     };
-    let header = HeaderValue::from_str(&id).expect("a well-formed correlation id is a valid header value");
+    let header =
+        HeaderValue::from_str(&id).expect("a well-formed correlation id is a valid header value");
     request.headers_mut().insert(CORRELATION_ID, header.clone());
 
     let span = tracing::info_span!(
@@ -73,11 +79,24 @@ mod tests {
 
     #[test]
     fn well_formed_ids() {
-        for id in ["a", "0af7651916cd43dd8448eb211c80319c", "4bf92f35-77b3-4da6-a3ce-929d0e0e4736", "svc:42.retry_1"] {
+        for id in [
+            "a",
+            "0af7651916cd43dd8448eb211c80319c",
+            "4bf92f35-77b3-4da6-a3ce-929d0e0e4736",
+            "svc:42.retry_1",
+        ] {
             assert!(is_well_formed(id), "{id}");
         }
         let too_long = "a".repeat(MAX_LENGTH + 1);
-        for id in ["", "has space", "new\nline", "quote\"", "<script>", "é", too_long.as_str()] {
+        for id in [
+            "",
+            "has space",
+            "new\nline",
+            "quote\"",
+            "<script>",
+            "é",
+            too_long.as_str(),
+        ] {
             assert!(!is_well_formed(id), "{id:?}");
         }
     }

@@ -13,7 +13,16 @@ use tracing_subscriber::{fmt::MakeWriter, layer::Context, registry::LookupSpan, 
 use crate::settings::LogFormat;
 
 /// Field names that carry credentials: any field whose name contains one of these is redacted.
-const SECRET_FIELD_PARTS: [&str; 8] = ["password", "passwd", "token", "secret", "key", "authorization", "cookie", "session"];
+const SECRET_FIELD_PARTS: [&str; 8] = [
+    "password",
+    "passwd",
+    "token",
+    "secret",
+    "key",
+    "authorization",
+    "cookie",
+    "session",
+];
 pub const REDACTED: &str = "[REDACTED]";
 
 pub fn is_secret_field(name: &str) -> bool {
@@ -28,7 +37,9 @@ pub fn redact_url_credentials(text: &str) -> String {
     while let Some(scheme_end) = rest.find("://") {
         let (head, tail) = rest.split_at(scheme_end + 3);
         out.push_str(head);
-        let authority_end = tail.find(|c: char| c == '/' || c.is_whitespace()).unwrap_or(tail.len());
+        let authority_end = tail
+            .find(|c: char| c == '/' || c.is_whitespace())
+            .unwrap_or(tail.len());
         let authority = &tail[..authority_end];
         match (authority.rfind('@'), authority.find(':')) {
             (Some(at), Some(colon)) if colon < at => {
@@ -99,7 +110,10 @@ pub struct LogLayer<W> {
 
 impl<W> LogLayer<W> {
     pub fn new(format: LogFormat, make_writer: W) -> Self {
-        LogLayer { format, make_writer }
+        LogLayer {
+            format,
+            make_writer,
+        }
     }
 }
 
@@ -138,7 +152,10 @@ where
         }
         let mut fields = Fields::default();
         event.record(&mut fields);
-        let message = fields.0.remove("message").unwrap_or(Value::String(String::new()));
+        let message = fields
+            .0
+            .remove("message")
+            .unwrap_or(Value::String(String::new()));
         let metadata = event.metadata();
         let timestamp = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
 
@@ -161,7 +178,11 @@ where
                     Value::String(text) => text,
                     other => other.to_string(),
                 };
-                let mut text = format!("{timestamp} {:>5} {}: {message}", metadata.level(), metadata.target());
+                let mut text = format!(
+                    "{timestamp} {:>5} {}: {message}",
+                    metadata.level(),
+                    metadata.target()
+                );
                 for (name, value) in fields.0.iter().chain(context.iter()) {
                     match value {
                         Value::String(s) => write!(text, " {name}={s}"),
@@ -174,7 +195,10 @@ where
         };
         line.push('\n');
         // One write per line, so concurrent requests never interleave within a line.
-        let _ = self.make_writer.make_writer_for(metadata).write_all(line.as_bytes());
+        let _ = self
+            .make_writer
+            .make_writer_for(metadata)
+            .write_all(line.as_bytes());
     }
 }
 
@@ -202,7 +226,8 @@ mod tests {
     fn capture(format: LogFormat, emit: impl FnOnce()) -> String {
         let captured = Captured::default();
         let writer = captured.clone();
-        let subscriber = tracing_subscriber::registry().with(LogLayer::new(format, move || writer.clone()));
+        let subscriber =
+            tracing_subscriber::registry().with(LogLayer::new(format, move || writer.clone()));
         tracing::subscriber::with_default(subscriber, emit);
         let bytes = captured.0.lock().unwrap().clone();
         String::from_utf8(bytes).unwrap()
@@ -211,7 +236,8 @@ mod tests {
     #[test]
     fn json_lines_carry_span_fields_and_hide_secrets() {
         let output = capture(LogFormat::Json, || {
-            let span = tracing::info_span!("request", correlation_id = "abc-123", session_id = "s3cr3t");
+            let span =
+                tracing::info_span!("request", correlation_id = "abc-123", session_id = "s3cr3t");
             let _entered = span.enter();
             tracing::info!(
                 password = "hunter2",
@@ -229,10 +255,20 @@ mod tests {
         assert_eq!(line["level"], "INFO");
         assert_eq!(line["correlation_id"], "abc-123");
         assert_eq!(line["rows"], 3);
-        for field in ["password", "api_token", "authorization", "Cookie", "secret_key", "session_id"] {
+        for field in [
+            "password",
+            "api_token",
+            "authorization",
+            "Cookie",
+            "secret_key",
+            "session_id",
+        ] {
             assert_eq!(line[field], REDACTED, "{field} in {output}");
         }
-        assert_eq!(line["url"], "postgres://meridian:[REDACTED]@db:5432/meridian");
+        assert_eq!(
+            line["url"],
+            "postgres://meridian:[REDACTED]@db:5432/meridian"
+        );
         for secret in ["hunter2", "mrd_xyz", "Bearer", "s3cr3t", "pa55"] {
             assert!(!output.contains(secret), "{secret} leaked: {output}");
         }
@@ -245,15 +281,24 @@ mod tests {
         });
         assert!(output.contains("WARN"), "{output}");
         assert!(output.contains("Login failed."), "{output}");
-        assert!(output.contains(" user=ada") && output.contains(" token=[REDACTED]"), "{output}");
+        assert!(
+            output.contains(" user=ada") && output.contains(" token=[REDACTED]"),
+            "{output}"
+        );
         assert!(!output.contains("t0ps3cret"));
     }
 
     #[test]
     fn url_credentials_are_hidden_but_the_rest_is_kept() {
         assert_eq!(redact_url_credentials("no url here"), "no url here");
-        assert_eq!(redact_url_credentials("http://host:80/a@b"), "http://host:80/a@b");
-        assert_eq!(redact_url_credentials("http://user@host/"), "http://user@host/");
+        assert_eq!(
+            redact_url_credentials("http://host:80/a@b"),
+            "http://host:80/a@b"
+        );
+        assert_eq!(
+            redact_url_credentials("http://user@host/"),
+            "http://user@host/"
+        );
         assert_eq!(
             redact_url_credentials("a postgres://u:p@h/db and https://x:y@z end"),
             "a postgres://u:[REDACTED]@h/db and https://x:[REDACTED]@z end"

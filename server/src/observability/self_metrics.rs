@@ -9,7 +9,9 @@ use super::http_metrics::{REQUESTS_TOTAL, REQUEST_DURATION};
 use app::ssr::AppState;
 
 /// Prometheus' default buckets, widened at both ends: page renders take well under 5 ms.
-const LATENCY_BUCKETS: [f64; 14] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+const LATENCY_BUCKETS: [f64; 14] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
 
 struct Exporter {
     handle: PrometheusHandle,
@@ -22,7 +24,10 @@ static EXPORTER: OnceLock<Exporter> = OnceLock::new();
 fn exporter() -> &'static Exporter {
     EXPORTER.get_or_init(|| {
         let handle = PrometheusBuilder::new()
-            .set_buckets_for_metric(Matcher::Full(REQUEST_DURATION.to_string()), &LATENCY_BUCKETS)
+            .set_buckets_for_metric(
+                Matcher::Full(REQUEST_DURATION.to_string()),
+                &LATENCY_BUCKETS,
+            )
             .expect("the bucket list is not empty")
             .install_recorder()
             .expect("no other metrics recorder is installed");
@@ -34,11 +39,27 @@ fn exporter() -> &'static Exporter {
 }
 
 fn describe() {
-    metrics::describe_counter!(REQUESTS_TOTAL, "HTTP requests handled, by method, route template and status.");
-    metrics::describe_histogram!(REQUEST_DURATION, metrics::Unit::Seconds, "HTTP request latency.");
-    metrics::describe_gauge!("meridian_build_info", "Always 1; the labels say which build runs.");
-    metrics::describe_gauge!("meridian_db_pool_connections", "Database pool connections by state (idle, in_use).");
-    metrics::describe_gauge!("meridian_db_pool_max_connections", "Upper bound of the database pool.");
+    metrics::describe_counter!(
+        REQUESTS_TOTAL,
+        "HTTP requests handled, by method, route template and status."
+    );
+    metrics::describe_histogram!(
+        REQUEST_DURATION,
+        metrics::Unit::Seconds,
+        "HTTP request latency."
+    );
+    metrics::describe_gauge!(
+        "meridian_build_info",
+        "Always 1; the labels say which build runs."
+    );
+    metrics::describe_gauge!(
+        "meridian_db_pool_connections",
+        "Database pool connections by state (idle, in_use)."
+    );
+    metrics::describe_gauge!(
+        "meridian_db_pool_max_connections",
+        "Upper bound of the database pool."
+    );
     metrics::gauge!(
         "meridian_build_info",
         "version" => env!("CARGO_PKG_VERSION"),
@@ -58,7 +79,15 @@ pub async fn serve_metrics(State(state): State<AppState>) -> impl IntoResponse {
     exporter.process.collect();
     let (size, idle) = (state.pool.size(), state.pool.num_idle() as u32);
     metrics::gauge!("meridian_db_pool_connections", "state" => "idle").set(idle as f64);
-    metrics::gauge!("meridian_db_pool_connections", "state" => "in_use").set(size.saturating_sub(idle) as f64);
-    metrics::gauge!("meridian_db_pool_max_connections").set(state.pool.options().get_max_connections() as f64);
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], exporter.handle.render())
+    metrics::gauge!("meridian_db_pool_connections", "state" => "in_use")
+        .set(size.saturating_sub(idle) as f64);
+    metrics::gauge!("meridian_db_pool_max_connections")
+        .set(state.pool.options().get_max_connections() as f64);
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        exporter.handle.render(),
+    )
 }

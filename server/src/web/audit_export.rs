@@ -27,10 +27,12 @@ fn field(text: &str) -> String {
 }
 
 fn csv_line(e: &AuditEvent) -> String {
-    let json = |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.to_string()).unwrap_or_default();
+    let json =
+        |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.to_string()).unwrap_or_default();
     let fields = [
         e.id.to_string(),
-        e.occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        e.occurred_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
         e.actor_type.clone(),
         e.actor_label.clone(),
         e.tenant_name.clone().unwrap_or_default(),
@@ -43,7 +45,11 @@ fn csv_line(e: &AuditEvent) -> String {
         json(&e.before),
         json(&e.after),
     ];
-    let mut line = fields.iter().map(|f| field(f)).collect::<Vec<_>>().join(",");
+    let mut line = fields
+        .iter()
+        .map(|f| field(f))
+        .collect::<Vec<_>>()
+        .join(",");
     line.push('\n');
     line
 }
@@ -81,7 +87,10 @@ pub async fn export_csv(
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"meridian-audit.csv\""),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"meridian-audit.csv\"",
+            ),
         ],
         body,
     )

@@ -28,15 +28,22 @@ pub fn cross_site_reason(method: &Method, headers: &axum::http::HeaderMap) -> Op
         return None;
     }
     let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
-    if matches!(text("sec-fetch-site"), Some("cross-site") | Some("same-site")) {
+    if matches!(
+        text("sec-fetch-site"),
+        Some("cross-site") | Some("same-site")
+    ) {
         return Some("Sec-Fetch-Site says the request comes from another site");
     }
     let host = text(header::HOST.as_str());
     let source = text(header::ORIGIN.as_str()).or_else(|| text(header::REFERER.as_str()));
     match (source, host) {
         (Some("null"), _) => Some("opaque origin"),
-        (Some(source), Some(host)) if host_of(source) != Some(host) => Some("Origin does not match Host"),
-        (None, _) if has_session_cookie(headers) => Some("no Origin or Referer on a request with a session cookie"),
+        (Some(source), Some(host)) if host_of(source) != Some(host) => {
+            Some("Origin does not match Host")
+        }
+        (None, _) if has_session_cookie(headers) => {
+            Some("no Origin or Referer on a request with a session cookie")
+        }
         _ => None,
     }
 }
@@ -46,13 +53,21 @@ fn has_session_cookie(headers: &axum::http::HeaderMap) -> bool {
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .any(|cookies| cookies.split(';').any(|c| c.trim_start().starts_with(&format!("{COOKIE_NAME}="))))
+        .any(|cookies| {
+            cookies
+                .split(';')
+                .any(|c| c.trim_start().starts_with(&format!("{COOKIE_NAME}=")))
+        })
 }
 
 pub async fn refuse_cross_site(request: Request, next: Next) -> Response {
     if let Some(reason) = cross_site_reason(request.method(), request.headers()) {
         SecurityEvent::CsrfRejected.emit(reason);
-        return (StatusCode::FORBIDDEN, format!("Cross-site request refused: {reason}.")).into_response();
+        return (
+            StatusCode::FORBIDDEN,
+            format!("Cross-site request refused: {reason}."),
+        )
+            .into_response();
     }
     next.run(request).await
 }
@@ -75,15 +90,62 @@ mod tests {
     fn same_origin_posts_pass_and_foreign_ones_do_not() {
         let post = Method::POST;
         let cookie = ("cookie", "meridian_session=abc");
-        assert_eq!(cross_site_reason(&post, &headers(&[("host", "m:3000"), ("origin", "http://m:3000"), cookie])), None);
-        assert_eq!(cross_site_reason(&post, &headers(&[("host", "m:3000"), ("referer", "http://m:3000/admin"), cookie])), None);
-        assert!(cross_site_reason(&post, &headers(&[("host", "m:3000"), ("origin", "http://evil.example"), cookie])).is_some());
-        assert!(cross_site_reason(&post, &headers(&[("host", "m:3000"), ("origin", "http://evil.example")])).is_some());
-        assert!(cross_site_reason(&post, &headers(&[("host", "m:3000"), ("sec-fetch-site", "cross-site")])).is_some());
+        assert_eq!(
+            cross_site_reason(
+                &post,
+                &headers(&[("host", "m:3000"), ("origin", "http://m:3000"), cookie])
+            ),
+            None
+        );
+        assert_eq!(
+            cross_site_reason(
+                &post,
+                &headers(&[
+                    ("host", "m:3000"),
+                    ("referer", "http://m:3000/admin"),
+                    cookie
+                ])
+            ),
+            None
+        );
+        assert!(cross_site_reason(
+            &post,
+            &headers(&[
+                ("host", "m:3000"),
+                ("origin", "http://evil.example"),
+                cookie
+            ])
+        )
+        .is_some());
+        assert!(cross_site_reason(
+            &post,
+            &headers(&[("host", "m:3000"), ("origin", "http://evil.example")])
+        )
+        .is_some());
+        assert!(cross_site_reason(
+            &post,
+            &headers(&[("host", "m:3000"), ("sec-fetch-site", "cross-site")])
+        )
+        .is_some());
         assert!(cross_site_reason(&post, &headers(&[("host", "m:3000"), cookie])).is_some());
         // Scripts without cookies, and reads, are not cross-site requests.
-        assert_eq!(cross_site_reason(&post, &headers(&[("host", "m:3000")])), None);
-        assert_eq!(cross_site_reason(&post, &headers(&[("host", "m:3000"), ("authorization", "Bearer x")])), None);
-        assert_eq!(cross_site_reason(&Method::GET, &headers(&[("origin", "http://evil.example"), cookie])), None);
+        assert_eq!(
+            cross_site_reason(&post, &headers(&[("host", "m:3000")])),
+            None
+        );
+        assert_eq!(
+            cross_site_reason(
+                &post,
+                &headers(&[("host", "m:3000"), ("authorization", "Bearer x")])
+            ),
+            None
+        );
+        assert_eq!(
+            cross_site_reason(
+                &Method::GET,
+                &headers(&[("origin", "http://evil.example"), cookie])
+            ),
+            None
+        );
     }
 }

@@ -22,5 +22,7 @@ pub fn layer(store: PostgresStore, settings: &Settings) -> SessionManagerLayer<P
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(settings.cookie_secure)
-        .with_expiry(Expiry::OnInactivity(time::Duration::minutes(settings.session_idle_minutes as i64)))
+        .with_expiry(Expiry::OnInactivity(time::Duration::minutes(
+            settings.session_idle_minutes as i64,
+        )))
 }

@@ -23,8 +23,16 @@ fn help_lists_the_subcommands_and_settings() {
     let output = server().arg("--help").output().unwrap();
     assert!(output.status.success());
     let help = String::from_utf8(output.stdout).unwrap();
-    for expected in ["serve", "migrate", "MERIDIAN_LISTEN", "MERIDIAN_DATABASE_URL", "MERIDIAN_LOG", "MERIDIAN_LOG_FORMAT",
-        "MERIDIAN_SECRET_KEY", "MERIDIAN_DEMO"] {
+    for expected in [
+        "serve",
+        "migrate",
+        "MERIDIAN_LISTEN",
+        "MERIDIAN_DATABASE_URL",
+        "MERIDIAN_LOG",
+        "MERIDIAN_LOG_FORMAT",
+        "MERIDIAN_SECRET_KEY",
+        "MERIDIAN_DEMO",
+    ] {
         assert!(help.contains(expected), "--help lacks {expected}:\n{help}");
     }
     let output = server().args(["migrate", "--help"]).output().unwrap();
@@ -33,7 +41,11 @@ fn help_lists_the_subcommands_and_settings() {
 
 #[test]
 fn a_bad_log_filter_is_refused_with_the_variable_named() {
-    let output = server().env("MERIDIAN_LOG", "info,[[").arg("migrate").output().unwrap();
+    let output = server()
+        .env("MERIDIAN_LOG", "info,[[")
+        .arg("migrate")
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.contains("MERIDIAN_LOG"), "{stderr}");
@@ -42,21 +54,44 @@ fn a_bad_log_filter_is_refused_with_the_variable_named() {
 #[tokio::test]
 async fn migrate_creates_the_database_and_applies_the_schema() {
     let name = format!("meridian_cli_{}", uuid::Uuid::new_v4().simple());
-    let output = server().env("MERIDIAN_DATABASE_URL", database_url(&name)).arg("migrate").output().unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    assert_eq!(String::from_utf8(output.stdout).unwrap().trim(), "Migrations applied.");
+    let output = server()
+        .env("MERIDIAN_DATABASE_URL", database_url(&name))
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap().trim(),
+        "Migrations applied."
+    );
 
     let mut conn = PgConnection::connect(&database_url(&name)).await.unwrap();
-    let installations: i64 = sqlx::query_scalar("select count(*) from installation").fetch_one(&mut conn).await.unwrap();
+    let installations: i64 = sqlx::query_scalar("select count(*) from installation")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
     assert_eq!(installations, 1);
     conn.close().await.unwrap();
 
     // Applying again is a no-op, not an error.
-    let again = server().env("MERIDIAN_DATABASE_URL", database_url(&name)).arg("migrate").output().unwrap();
+    let again = server()
+        .env("MERIDIAN_DATABASE_URL", database_url(&name))
+        .arg("migrate")
+        .output()
+        .unwrap();
     assert!(again.status.success());
 
-    let mut admin = PgConnection::connect(&database_url("postgres")).await.unwrap();
-    sqlx::query(&format!("drop database {name} with (force)")).execute(&mut admin).await.unwrap();
+    let mut admin = PgConnection::connect(&database_url("postgres"))
+        .await
+        .unwrap();
+    sqlx::query(&format!("drop database {name} with (force)"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
 }
 
 /// A fresh, migrated database for one CLI test; dropped by the guard.
@@ -65,14 +100,24 @@ struct ScratchDatabase(String);
 impl ScratchDatabase {
     fn new() -> ScratchDatabase {
         let name = format!("meridian_cli_{}", uuid::Uuid::new_v4().simple());
-        let output = server().env("MERIDIAN_DATABASE_URL", database_url(&name)).arg("migrate").output().unwrap();
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let output = server()
+            .env("MERIDIAN_DATABASE_URL", database_url(&name))
+            .arg("migrate")
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         ScratchDatabase(name)
     }
 
     fn run(&self, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
         let mut command = server();
-        command.env("MERIDIAN_DATABASE_URL", database_url(&self.0)).args(args);
+        command
+            .env("MERIDIAN_DATABASE_URL", database_url(&self.0))
+            .args(args);
         for (k, v) in env {
             command.env(k, v);
         }
@@ -83,7 +128,16 @@ impl ScratchDatabase {
 impl Drop for ScratchDatabase {
     fn drop(&mut self) {
         let _ = Command::new("psql")
-            .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-qc", &format!("drop database if exists {} with (force)", self.0)])
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-qc",
+                &format!("drop database if exists {} with (force)", self.0),
+            ])
             .output();
     }
 }
@@ -100,40 +154,99 @@ fn stderr(output: &std::process::Output) -> String {
 fn admin_commands_create_what_scripts_need() {
     let db = ScratchDatabase::new();
 
-    let admin = db.run(&["create-admin", "--email", "root@example.com"], &[("MERIDIAN_ADMIN_PASSWORD", "a long enough password")]);
+    let admin = db.run(
+        &["create-admin", "--email", "root@example.com"],
+        &[("MERIDIAN_ADMIN_PASSWORD", "a long enough password")],
+    );
     assert!(admin.status.success(), "{}", stderr(&admin));
-    assert!(uuid::Uuid::parse_str(&stdout(&admin)).is_ok(), "prints the user id: {}", stdout(&admin));
-    let short = db.run(&["create-admin", "--email", "second@example.com"], &[("MERIDIAN_ADMIN_PASSWORD", "short")]);
+    assert!(
+        uuid::Uuid::parse_str(&stdout(&admin)).is_ok(),
+        "prints the user id: {}",
+        stdout(&admin)
+    );
+    let short = db.run(
+        &["create-admin", "--email", "second@example.com"],
+        &[("MERIDIAN_ADMIN_PASSWORD", "short")],
+    );
     assert!(!short.status.success());
-    assert!(stderr(&short).contains("password: must be at least 12 characters"), "{}", stderr(&short));
+    assert!(
+        stderr(&short).contains("password: must be at least 12 characters"),
+        "{}",
+        stderr(&short)
+    );
     let no_password = db.run(&["create-admin", "--email", "third@example.com"], &[]);
-    assert!(stderr(&no_password).contains("MERIDIAN_ADMIN_PASSWORD"), "{}", stderr(&no_password));
+    assert!(
+        stderr(&no_password).contains("MERIDIAN_ADMIN_PASSWORD"),
+        "{}",
+        stderr(&no_password)
+    );
 
     let tenant = db.run(&["tenant", "create", "acme"], &[]);
     assert!(tenant.status.success(), "{}", stderr(&tenant));
     assert!(uuid::Uuid::parse_str(&stdout(&tenant)).is_ok());
     let again = db.run(&["tenant", "create", "ACME"], &[]);
-    assert!(stderr(&again).contains("name: a tenant with this name exists"), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("name: a tenant with this name exists"),
+        "{}",
+        stderr(&again)
+    );
 
-    let token = db.run(&["token", "create", "--tenant", "acme", "--scopes", "ingest,read,write"], &[]);
+    let token = db.run(
+        &[
+            "token",
+            "create",
+            "--tenant",
+            "acme",
+            "--scopes",
+            "ingest,read,write",
+        ],
+        &[],
+    );
     assert!(token.status.success(), "{}", stderr(&token));
     let secret = stdout(&token);
-    assert!(secret.starts_with("mrd_") && secret.len() == 44 && !secret.contains('\n'), "only the secret: {secret:?}");
+    assert!(
+        secret.starts_with("mrd_") && secret.len() == 44 && !secret.contains('\n'),
+        "only the secret: {secret:?}"
+    );
     let unknown = db.run(&["token", "create", "--tenant", "globex"], &[]);
-    assert!(stderr(&unknown).contains("no tenant named \"globex\""), "{}", stderr(&unknown));
-    let bad_scope = db.run(&["token", "create", "--tenant", "acme", "--scopes", "admin"], &[]);
-    assert!(stderr(&bad_scope).contains("scopes: \"admin\" is not one of ingest, read, write"), "{}", stderr(&bad_scope));
+    assert!(
+        stderr(&unknown).contains("no tenant named \"globex\""),
+        "{}",
+        stderr(&unknown)
+    );
+    let bad_scope = db.run(
+        &["token", "create", "--tenant", "acme", "--scopes", "admin"],
+        &[],
+    );
+    assert!(
+        stderr(&bad_scope).contains("scopes: \"admin\" is not one of ingest, read, write"),
+        "{}",
+        stderr(&bad_scope)
+    );
 
     let verify = db.run(&["audit", "verify"], &[]);
     assert_eq!(verify.status.code(), Some(0), "{}", stderr(&verify));
     assert_eq!(stdout(&verify), "Audit trail intact: 3 entries verified.");
 
     let tamper = Command::new("psql")
-        .args(["-h", "127.0.0.1", "-U", "postgres", "-d", &db.0, "-qc", "update audit_event set actor_label = 'x' where id = 2"])
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            &db.0,
+            "-qc",
+            "update audit_event set actor_label = 'x' where id = 2",
+        ])
         .output()
         .unwrap();
     assert!(tamper.status.success());
     let verify = db.run(&["audit", "verify"], &[]);
     assert_eq!(verify.status.code(), Some(1));
-    assert!(stdout(&verify).starts_with("Audit trail BROKEN at entry 2"), "{}", stdout(&verify));
+    assert!(
+        stdout(&verify).starts_with("Audit trail BROKEN at entry 2"),
+        "{}",
+        stdout(&verify)
+    );
 }

@@ -23,7 +23,10 @@ async fn liveness_and_readiness_are_ok_with_a_healthy_database(pool: PgPool) {
 
 #[sqlx::test(migrator = "app::ssr::MIGRATOR")]
 async fn detailed_health_reports_each_check(pool: PgPool) {
-    let installation: String = sqlx::query_scalar("select id::text from installation").fetch_one(&pool).await.unwrap();
+    let installation: String = sqlx::query_scalar("select id::text from installation")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     let app = TestApp::spawn(pool).await;
 
     let response = app.get("/health/detailed").await;
@@ -33,7 +36,10 @@ async fn detailed_health_reports_each_check(pool: PgPool) {
     let names: Vec<_> = checks.iter().map(|c| c["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["database", "migrations", "database_pool", "disk"]);
     for check in checks {
-        assert!(["healthy", "degraded", "unhealthy"].contains(&check["status"].as_str().unwrap()), "{check}");
+        assert!(
+            ["healthy", "degraded", "unhealthy"].contains(&check["status"].as_str().unwrap()),
+            "{check}"
+        );
         assert!(check["duration_ms"].as_f64().unwrap() >= 0.0);
         assert!(check["timeout_ms"].as_u64().unwrap() > 0);
         assert!(check["message"].is_string());
@@ -42,7 +48,10 @@ async fn detailed_health_reports_each_check(pool: PgPool) {
     assert_eq!(database["status"], "healthy", "{database}");
     assert_eq!(database["critical"], true);
     assert_eq!(checks[1]["status"], "healthy", "{}", checks[1]);
-    assert!(checks[1]["message"].as_str().unwrap().starts_with("schema at version 2026"));
+    assert!(checks[1]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("schema at version 2026"));
     assert_eq!(report["total"], 4);
     let healthy = checks.iter().filter(|c| c["status"] == "healthy").count();
     assert_eq!(report["passed"], healthy);
@@ -55,13 +64,20 @@ async fn readiness_is_503_when_the_database_is_unreachable() {
     let app = TestApp::spawn_with_unreachable_database().await;
 
     let live = app.get("/health/live").await;
-    assert_eq!(live.status(), 200, "liveness must not depend on the database");
+    assert_eq!(
+        live.status(),
+        200,
+        "liveness must not depend on the database"
+    );
 
     let ready = app.get("/health/ready").await;
     assert_eq!(ready.status(), 503);
     let body: Value = ready.json().await.unwrap();
     assert_eq!(body["status"], "not_ready");
-    assert_eq!(body["failing"], serde_json::json!(["database", "migrations"]));
+    assert_eq!(
+        body["failing"],
+        serde_json::json!(["database", "migrations"])
+    );
 
     assert_eq!(app.get("/health").await.status(), 503);
 
@@ -72,7 +88,13 @@ async fn readiness_is_503_when_the_database_is_unreachable() {
     let database = &report["checks"][0];
     assert_eq!(database["status"], "unhealthy");
     let message = database["message"].as_str().unwrap();
-    assert!(message.starts_with("PostgreSQL unreachable") || message.starts_with("no answer within"), "{message}");
+    assert!(
+        message.starts_with("PostgreSQL unreachable") || message.starts_with("no answer within"),
+        "{message}"
+    );
     // The per-check timeout bounds the answer even though the database never replies.
-    assert!(database["duration_ms"].as_f64().unwrap() <= database["timeout_ms"].as_f64().unwrap() + 50.0);
+    assert!(
+        database["duration_ms"].as_f64().unwrap()
+            <= database["timeout_ms"].as_f64().unwrap() + 50.0
+    );
 }

@@ -15,13 +15,22 @@ use tracing_subscriber::layer::SubscriberExt;
 use uuid::Uuid;
 
 use app::{
-    admin::{tenants::repo as tenants, tokens::repo as tokens, users::{repo as users, UserChange}},
-    ssr::{load_installation_id, request::RequestMeta, scope::{Scope, TokenScope}, AppState},
+    admin::{
+        tenants::repo as tenants,
+        tokens::repo as tokens,
+        users::{repo as users, UserChange},
+    },
+    ssr::{
+        load_installation_id,
+        request::RequestMeta,
+        scope::{Scope, TokenScope},
+        AppState,
+    },
 };
 use server::{
     observability::logs::LogLayer,
     settings::{LogFormat, Settings},
-    startup::{app_state, router},
+    startup::{app_state, open_store, router, store_config},
     web::sessions,
 };
 
@@ -31,6 +40,7 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub pool: PgPool,
+    pub store: store::Store,
 }
 
 /// A browser: keeps cookies, sends Origin like a browser does.
@@ -46,20 +56,32 @@ impl TestApp {
     }
 
     pub async fn spawn_with(pool: PgPool, configure: impl FnOnce(&mut Settings)) -> TestApp {
-        let installation_id = load_installation_id(&pool).await.expect("the installation row exists");
+        let installation_id = load_installation_id(&pool)
+            .await
+            .expect("the installation row exists");
         let mut settings = test_settings();
         configure(&mut settings);
-        let state = app_state(&settings, pool.clone(), installation_id).unwrap();
+        let store = open_store(&settings, pool.clone()).await.unwrap();
+        let state = app_state(&settings, pool.clone(), installation_id, store).unwrap();
         let store = sessions::store(&pool).await.unwrap();
         Self::serve(state, pool, sessions::layer(store, &settings)).await
     }
 
     /// Meridian whose database stopped answering after it started.
     pub async fn spawn_with_unreachable_database() -> TestApp {
-        let options = PgConnectOptions::new().host("127.0.0.1").port(unused_port()).username("postgres");
-        let pool = PgPoolOptions::new().acquire_timeout(Duration::from_millis(300)).connect_lazy_with(options);
+        let options = PgConnectOptions::new()
+            .host("127.0.0.1")
+            .port(unused_port())
+            .username("postgres");
+        let pool = PgPoolOptions::new()
+            .acquire_timeout(Duration::from_millis(300))
+            .connect_lazy_with(options);
         let settings = test_settings();
-        let state = app_state(&settings, pool.clone(), "unknown".into()).unwrap();
+        let store = store::Store::open_without_replay(
+            pool.clone(),
+            store_config(&settings, uuid::Uuid::new_v4()),
+        );
+        let state = app_state(&settings, pool.clone(), "unknown".into(), store).unwrap();
         let store = tower_sessions_sqlx_store::PostgresStore::new(pool.clone());
         Self::serve(state, pool, sessions::layer(store, &settings)).await
     }
@@ -72,11 +94,22 @@ impl TestApp {
         capture_logs();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = format!("http://{}", listener.local_addr().unwrap());
-        let app = router(state.clone(), layer);
+        let store = state.store.clone();
+        let app = router(state, layer);
         tokio::spawn(async move {
-            axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap()
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await
+            .unwrap()
         });
-        TestApp { address, client: reqwest::Client::new(), pool }
+        TestApp {
+            address,
+            client: reqwest::Client::new(),
+            pool,
+            store,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -84,7 +117,11 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(self.url(path)).send().await.expect("request sent")
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
     }
 
     pub fn browser(&self) -> Browser<'_> {
@@ -102,19 +139,47 @@ impl TestApp {
 
     pub async fn create_tenant(&self, name: &str) -> Uuid {
         let scope = self.system();
-        tenants::create_tenant(&scope.require_admin().unwrap(), &self.pool, name).await.unwrap().id
+        tenants::create_tenant(&scope.require_admin().unwrap(), &self.pool, name)
+            .await
+            .unwrap()
+            .id
     }
 
     pub async fn create_user(&self, email: &str, role: &str, tenant: Option<Uuid>) -> Uuid {
         let scope = self.system();
-        let change = UserChange::parse(email, "", role, &tenant.map(|t| t.to_string()).unwrap_or_default(), "").unwrap();
-        users::create_user(&scope.require_admin().unwrap(), &self.pool, change, PASSWORD.into()).await.unwrap().id
+        let change = UserChange::parse(
+            email,
+            "",
+            role,
+            &tenant.map(|t| t.to_string()).unwrap_or_default(),
+            "",
+        )
+        .unwrap();
+        users::create_user(
+            &scope.require_admin().unwrap(),
+            &self.pool,
+            change,
+            PASSWORD.into(),
+        )
+        .await
+        .unwrap()
+        .id
     }
 
     /// A token of `tenant` with `scopes`; answers the secret.
     pub async fn create_token(&self, tenant: Uuid, scopes: &[TokenScope]) -> String {
         let scope = self.system();
-        tokens::create_token(&scope.require_admin().unwrap(), &self.pool, tenant, "test", scopes, None).await.unwrap().secret
+        tokens::create_token(
+            &scope.require_admin().unwrap(),
+            &self.pool,
+            tenant,
+            "test",
+            scopes,
+            None,
+        )
+        .await
+        .unwrap()
+        .secret
     }
 
     /// A JWT for a user, from `POST /api/v1/auth/token`.
@@ -127,38 +192,62 @@ impl TestApp {
             .await
             .unwrap();
         assert_eq!(response.status(), StatusCode::OK);
-        response.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_string()
+        response.json::<Value>().await.unwrap()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 
     pub async fn audit_count(&self) -> i64 {
-        sqlx::query_scalar("select count(*) from audit_event").fetch_one(&self.pool).await.unwrap()
+        sqlx::query_scalar("select count(*) from audit_event")
+            .fetch_one(&self.pool)
+            .await
+            .unwrap()
     }
 }
 
 fn test_settings() -> Settings {
     let mut settings = Settings::defaults();
-    settings.secret_key = Some(server::settings::Secret::new("test-secret-key-that-is-long-enough-0123"));
+    settings.secret_key = Some(server::settings::Secret::new(
+        "test-secret-key-that-is-long-enough-0123",
+    ));
     settings
 }
 
 impl Browser<'_> {
     pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
-        self.client.post(self.app.url(path)).header(header::ORIGIN, self.app.address.clone())
+        self.client
+            .post(self.app.url(path))
+            .header(header::ORIGIN, self.app.address.clone())
     }
 
     /// A page load: browsers ask for HTML, and only then does the server answer redirects with 302.
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(self.app.url(path)).header(header::ACCEPT, "text/html,*/*").send().await.unwrap()
+        self.client
+            .get(self.app.url(path))
+            .header(header::ACCEPT, "text/html,*/*")
+            .send()
+            .await
+            .unwrap()
     }
 
     /// Signs in through the login server function, as the page's JavaScript does.
     pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {
-        self.post("/rpc/login").form(&[("email", email), ("password", password), ("next", "/")]).send().await.unwrap()
+        self.post("/rpc/login")
+            .form(&[("email", email), ("password", password), ("next", "/")])
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn login_ok(&self, email: &str) {
         let response = self.login(email, PASSWORD).await;
-        assert_eq!(response.status(), StatusCode::OK, "{}", response.text().await.unwrap());
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "{}",
+            response.text().await.unwrap()
+        );
     }
 
     /// The CSRF token of this browser's session.
@@ -173,13 +262,21 @@ impl Browser<'_> {
         let csrf = self.csrf().await;
         let mut form: Vec<(&str, &str)> = vec![("csrf", csrf.as_str())];
         form.extend_from_slice(fields);
-        self.post(&format!("/rpc/{function}")).form(&form).send().await.unwrap()
+        self.post(&format!("/rpc/{function}"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
     }
 }
 
 /// A loopback port with nothing listening on it.
 pub fn unused_port() -> u16 {
-    StdListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    StdListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 #[derive(Clone, Default)]
@@ -203,9 +300,12 @@ fn capture_logs() -> SharedBuffer {
         let buffer = SharedBuffer::default();
         let writer = buffer.clone();
         let subscriber = tracing_subscriber::registry()
-            .with(tracing_subscriber::EnvFilter::new("debug,sqlx=warn,hyper=warn,tower_sessions=warn"))
+            .with(tracing_subscriber::EnvFilter::new(
+                "debug,sqlx=warn,hyper=warn,tower_sessions=warn",
+            ))
             .with(LogLayer::new(LogFormat::Json, move || writer.clone()));
-        tracing::subscriber::set_global_default(subscriber).expect("no other subscriber in this test binary");
+        tracing::subscriber::set_global_default(subscriber)
+            .expect("no other subscriber in this test binary");
         buffer
     })
     .clone()
@@ -217,7 +317,9 @@ pub fn log_lines_with(correlation_id: &str) -> Vec<serde_json::Value> {
     String::from_utf8(bytes)
         .unwrap()
         .lines()
-        .map(|line| serde_json::from_str::<serde_json::Value>(line).expect("every log line is JSON"))
+        .map(|line| {
+            serde_json::from_str::<serde_json::Value>(line).expect("every log line is JSON")
+        })
         .filter(|line| line["correlation_id"] == correlation_id)
         .collect()
 }

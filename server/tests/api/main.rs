@@ -8,6 +8,7 @@ mod correlation;
 mod embedded_postgres;
 mod health;
 mod helpers;
+mod ingest;
 mod metrics;
 mod pages;
 mod tenancy;

@@ -6,10 +6,17 @@ use crate::helpers::TestApp;
 async fn scrape(app: &TestApp) -> Scrape {
     let response = app.get("/metrics").await;
     assert_eq!(response.status(), 200);
-    let content_type = response.headers()["content-type"].to_str().unwrap().to_string();
-    assert!(content_type.starts_with("text/plain; version=0.0.4"), "{content_type}");
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        content_type.starts_with("text/plain; version=0.0.4"),
+        "{content_type}"
+    );
     let body = response.text().await.unwrap();
-    Scrape::parse(body.lines().map(|line| Ok(line.to_string()))).expect("/metrics is Prometheus text")
+    Scrape::parse(body.lines().map(|line| Ok(line.to_string())))
+        .expect("/metrics is Prometheus text")
 }
 
 fn requests_total(scrape: &Scrape, route: &str, status: &str) -> f64 {
@@ -42,16 +49,25 @@ async fn metrics_count_the_requests_just_made(pool: PgPool) {
     assert!(requests_total(&scrape, "fallback", "404") >= 1.0);
     for sample in &scrape.samples {
         for (_, value) in sample.labels.iter() {
-            assert!(!value.contains(&unknown), "a raw path became a label: {sample:?}");
+            assert!(
+                !value.contains(&unknown),
+                "a raw path became a label: {sample:?}"
+            );
         }
     }
 
     let histogram = scrape
         .samples
         .iter()
-        .find(|s| s.metric == "meridian_http_request_duration_seconds" && s.labels.get("route") == Some("/health/ready"))
+        .find(|s| {
+            s.metric == "meridian_http_request_duration_seconds"
+                && s.labels.get("route") == Some("/health/ready")
+        })
         .expect("a latency histogram for the route");
-    assert!(matches!(histogram.value, Value::Histogram(ref buckets) if buckets.len() >= 10), "{histogram:?}");
+    assert!(
+        matches!(histogram.value, Value::Histogram(ref buckets) if buckets.len() >= 10),
+        "{histogram:?}"
+    );
 
     let names: Vec<&str> = scrape.samples.iter().map(|s| s.metric.as_str()).collect();
     for expected in [
@@ -61,8 +77,15 @@ async fn metrics_count_the_requests_just_made(pool: PgPool) {
         "process_cpu_seconds_total",
         "process_resident_memory_bytes",
     ] {
-        assert!(names.contains(&expected), "{expected} missing from /metrics");
+        assert!(
+            names.contains(&expected),
+            "{expected} missing from /metrics"
+        );
     }
-    let build = scrape.samples.iter().find(|s| s.metric == "meridian_build_info").unwrap();
+    let build = scrape
+        .samples
+        .iter()
+        .find(|s| s.metric == "meridian_build_info")
+        .unwrap();
     assert_eq!(build.labels.get("version"), Some(env!("CARGO_PKG_VERSION")));
 }

@@ -25,7 +25,14 @@ enum Who {
 }
 
 const EVERYONE: [Who; 8] = [
-    Who::Anonymous, Who::Admin, Who::Manager, Who::ManagerOfA, Who::EditorA, Who::ViewerA, Who::TokenReadA, Who::TokenIngestA,
+    Who::Anonymous,
+    Who::Admin,
+    Who::Manager,
+    Who::ManagerOfA,
+    Who::EditorA,
+    Who::ViewerA,
+    Who::TokenReadA,
+    Who::TokenIngestA,
 ];
 
 impl Who {
@@ -63,20 +70,38 @@ enum Rule {
     ReadOne,
     /// REST for admins only.
     RestAdmin,
+    /// Ingestion: only a token with `ingest`, which then meets the body check (the matrix
+    /// posts a form, not samples).
+    Ingest(u16),
 }
 
 /// The expected status for `who` on a resource of their own tenant (`own`) or another's.
 fn expected(rule: Rule, who: Who, own: bool) -> u16 {
-    let tenant_bound = matches!(who, Who::ManagerOfA | Who::EditorA | Who::ViewerA | Who::TokenReadA);
+    let tenant_bound = matches!(
+        who,
+        Who::ManagerOfA | Who::EditorA | Who::ViewerA | Who::TokenReadA
+    );
     match rule {
         Rule::Public(status) => status,
-        Rule::SignedIn => if who.has_session() { 200 } else { 401 },
+        Rule::SignedIn => {
+            if who.has_session() {
+                200
+            } else {
+                401
+            }
+        }
         Rule::AdminOnly => match who {
             Who::Admin => 200,
             w if w.has_session() => 403,
             _ => 401,
         },
-        Rule::Page => if who.has_session() { 200 } else { 302 },
+        Rule::Page => {
+            if who.has_session() {
+                200
+            } else {
+                302
+            }
+        }
         Rule::AdminPage(ok) => match who {
             Who::Admin => ok,
             w if w.has_session() => 403,
@@ -92,6 +117,11 @@ fn expected(rule: Rule, who: Who, own: bool) -> u16 {
             Who::TokenIngestA => 403,
             _ if tenant_bound && !own => 404,
             _ => 200,
+        },
+        Rule::Ingest(body_status) => match who {
+            Who::Anonymous => 401,
+            Who::TokenIngestA => body_status,
+            _ => 403,
         },
         Rule::RestAdmin => match who {
             Who::Anonymous => 401,
@@ -136,6 +166,8 @@ fn matrix() -> Vec<(&'static str, &'static str, Rule)> {
         ("GET", "/api/v1/audit/events/{id}", Rule::ReadOne),
         ("GET", "/api/v1/tenants", Rule::Read),
         ("GET", "/api/v1/tenants/{id}", Rule::ReadOne),
+        ("POST", "/api/v1/write", Rule::Ingest(415)),
+        ("POST", "/api/v1/push", Rule::Ingest(400)),
         ("GET", "/audit/export.csv", Rule::Read),
         ("GET", "/metrics", Rule::Public(200)),
         ("GET", "/health", Rule::Public(200)),
@@ -157,7 +189,14 @@ fn endpoints_in_code() -> BTreeSet<(String, String)> {
     for (method, path, _) in server::api::v1::routes() {
         all.insert((method.to_string(), path.to_string()));
     }
-    for path in ["/metrics", "/audit/export.csv", "/health", "/health/live", "/health/ready", "/health/detailed"] {
+    for path in [
+        "/metrics",
+        "/audit/export.csv",
+        "/health",
+        "/health/live",
+        "/health/ready",
+        "/health/detailed",
+    ] {
         all.insert(("GET".to_string(), path.to_string()));
     }
     all
@@ -165,13 +204,21 @@ fn endpoints_in_code() -> BTreeSet<(String, String)> {
 
 #[tokio::test]
 async fn the_matrix_covers_every_endpoint_in_the_code() {
-    let in_matrix: BTreeSet<(String, String)> =
-        matrix().into_iter().map(|(m, p, _)| (m.to_string(), p.to_string())).collect();
+    let in_matrix: BTreeSet<(String, String)> = matrix()
+        .into_iter()
+        .map(|(m, p, _)| (m.to_string(), p.to_string()))
+        .collect();
     let in_code = endpoints_in_code();
     let missing: Vec<_> = in_code.difference(&in_matrix).collect();
     let stale: Vec<_> = in_matrix.difference(&in_code).collect();
-    assert!(missing.is_empty(), "endpoints without a row in the isolation matrix: {missing:?}");
-    assert!(stale.is_empty(), "matrix rows for endpoints that do not exist: {stale:?}");
+    assert!(
+        missing.is_empty(),
+        "endpoints without a row in the isolation matrix: {missing:?}"
+    );
+    assert!(
+        stale.is_empty(),
+        "matrix rows for endpoints that do not exist: {stale:?}"
+    );
 }
 
 struct Fixture {
@@ -190,20 +237,30 @@ async fn fixture(app: &TestApp) -> Fixture {
     let tenant_b = app.create_tenant("tenant-b").await;
     app.create_user(Who::Admin.email(), "admin", None).await;
     app.create_user(Who::Manager.email(), "manager", None).await;
-    app.create_user(Who::ManagerOfA.email(), "manager", None).await;
+    app.create_user(Who::ManagerOfA.email(), "manager", None)
+        .await;
     sqlx::query("insert into manager_tenant (tenant_id, user_id) select $1, id from app_user where email = $2")
         .bind(tenant_a)
         .bind(Who::ManagerOfA.email())
         .execute(&app.pool)
         .await
         .unwrap();
-    app.create_user(Who::EditorA.email(), "tenant-editor", Some(tenant_a)).await;
-    let user_a = app.create_user(Who::ViewerA.email(), "tenant-viewer", Some(tenant_a)).await;
-    let user_b = app.create_user("viewer@b.io", "tenant-viewer", Some(tenant_b)).await;
+    app.create_user(Who::EditorA.email(), "tenant-editor", Some(tenant_a))
+        .await;
+    let user_a = app
+        .create_user(Who::ViewerA.email(), "tenant-viewer", Some(tenant_a))
+        .await;
+    let user_b = app
+        .create_user("viewer@b.io", "tenant-viewer", Some(tenant_b))
+        .await;
     let event = |tenant: Uuid| {
         let pool = app.pool.clone();
         async move {
-            sqlx::query_scalar::<_, i64>("select max(id) from audit_event where tenant_id = $1").bind(tenant).fetch_one(&pool).await.unwrap()
+            sqlx::query_scalar::<_, i64>("select max(id) from audit_event where tenant_id = $1")
+                .bind(tenant)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
         }
     };
     Fixture {
@@ -219,31 +276,95 @@ async fn fixture(app: &TestApp) -> Fixture {
 }
 
 /// Performs one case and answers the status.
-async fn perform(app: &TestApp, fx: &Fixture, who: Who, browser: &Browser<'_>, method: &str, path: &str, own: bool) -> u16 {
+async fn perform(
+    app: &TestApp,
+    fx: &Fixture,
+    who: Who,
+    browser: &Browser<'_>,
+    method: &str,
+    path: &str,
+    own: bool,
+) -> u16 {
     let (tenant, user, event, tenant_name) = if own {
         (fx.tenant_a, fx.user_a, fx.event_a, "tenant-a")
     } else {
         (fx.tenant_b, fx.user_b, fx.event_b, "tenant-b")
     };
-    let path = path.replace("{id}", &if path.contains("/audit/") { event.to_string() } else { tenant.to_string() });
+    let path = path.replace(
+        "{id}",
+        &if path.contains("/audit/") {
+            event.to_string()
+        } else {
+            tenant.to_string()
+        },
+    );
     let (tenant, user) = (tenant.to_string(), user.to_string());
     let unique = Uuid::new_v4().simple().to_string();
     let fields: Vec<(&str, String)> = match path.as_str() {
-        "/rpc/login" => vec![("email", who.email().to_string()), ("password", "not the password".into())],
+        "/rpc/login" => vec![
+            ("email", who.email().to_string()),
+            ("password", "not the password".into()),
+        ],
         "/rpc/create_tenant" => vec![("name", format!("t-{}", &unique[..12]))],
         "/rpc/rename_tenant" => vec![("id", tenant.clone()), ("name", tenant_name.to_string())],
         "/rpc/set_tenant_active" | "/rpc/set_user_active" => {
-            vec![("id", if path.contains("tenant") { tenant.clone() } else { user.clone() }), ("active", "true".into())]
+            vec![
+                (
+                    "id",
+                    if path.contains("tenant") {
+                        tenant.clone()
+                    } else {
+                        user.clone()
+                    },
+                ),
+                ("active", "true".into()),
+            ]
         }
-        "/rpc/create_user" => vec![("email", format!("{unique}@x.io")), ("display_name", String::new()), ("role", "tenant-viewer".into()),
-            ("tenant", tenant.clone()), ("managed_tenants", String::new()), ("password", "a long enough password".into())],
-        "/rpc/update_user" => vec![("id", user.clone()), ("email", if own { Who::ViewerA.email().into() } else { "viewer@b.io".into() }),
-            ("display_name", String::new()), ("role", "tenant-viewer".into()), ("tenant", tenant.clone()), ("managed_tenants", String::new())],
-        "/rpc/reset_password" => vec![("id", user.clone()), ("password", crate::helpers::PASSWORD.into())],
-        "/rpc/create_token" => vec![("tenant", tenant.clone()), ("name", "matrix".into()), ("scope_read", "on".into()), ("expires_on", String::new())],
+        "/rpc/create_user" => vec![
+            ("email", format!("{unique}@x.io")),
+            ("display_name", String::new()),
+            ("role", "tenant-viewer".into()),
+            ("tenant", tenant.clone()),
+            ("managed_tenants", String::new()),
+            ("password", "a long enough password".into()),
+        ],
+        "/rpc/update_user" => vec![
+            ("id", user.clone()),
+            (
+                "email",
+                if own {
+                    Who::ViewerA.email().into()
+                } else {
+                    "viewer@b.io".into()
+                },
+            ),
+            ("display_name", String::new()),
+            ("role", "tenant-viewer".into()),
+            ("tenant", tenant.clone()),
+            ("managed_tenants", String::new()),
+        ],
+        "/rpc/reset_password" => vec![
+            ("id", user.clone()),
+            ("password", crate::helpers::PASSWORD.into()),
+        ],
+        "/rpc/create_token" => vec![
+            ("tenant", tenant.clone()),
+            ("name", "matrix".into()),
+            ("scope_read", "on".into()),
+            ("expires_on", String::new()),
+        ],
         "/rpc/revoke_token" => {
-            let secret = app.create_token(if own { fx.tenant_a } else { fx.tenant_b }, &[TokenScope::Read]).await;
-            let id: Uuid = sqlx::query_scalar("select id from api_token where prefix = $1").bind(&secret[..12]).fetch_one(&app.pool).await.unwrap();
+            let secret = app
+                .create_token(
+                    if own { fx.tenant_a } else { fx.tenant_b },
+                    &[TokenScope::Read],
+                )
+                .await;
+            let id: Uuid = sqlx::query_scalar("select id from api_token where prefix = $1")
+                .bind(&secret[..12])
+                .fetch_one(&app.pool)
+                .await
+                .unwrap();
             vec![("id", id.to_string())]
         }
         _ => vec![],
@@ -252,21 +373,38 @@ async fn perform(app: &TestApp, fx: &Fixture, who: Who, browser: &Browser<'_>, m
     let method = Method::from_bytes(method.as_bytes()).unwrap();
     if path == "/api/v1/auth/token" {
         let body = serde_json::json!({"email": "admin@x.io", "password": "not the password"});
-        let request = browser.client.post(app.url(&path)).header(header::ORIGIN, app.address.clone());
+        let request = browser
+            .client
+            .post(app.url(&path))
+            .header(header::ORIGIN, app.address.clone());
         return request.json(&body).send().await.unwrap().status().as_u16();
     }
     let mut request = if who.has_session() {
         let mut form: Vec<(&str, String)> = vec![("csrf", browser.csrf().await)];
         form.extend(fields);
-        let request = browser.client.request(method.clone(), app.url(&path)).header(header::ORIGIN, app.address.clone());
-        if method == Method::POST { request.form(&form) } else { request }
+        let request = browser
+            .client
+            .request(method.clone(), app.url(&path))
+            .header(header::ORIGIN, app.address.clone());
+        if method == Method::POST {
+            request.form(&form)
+        } else {
+            request
+        }
     } else {
-        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
         let request = client.request(method.clone(), app.url(&path));
         // The same form a browser would post, with the (empty) CSRF field it would carry.
         let mut form: Vec<(&str, String)> = vec![("csrf", String::new())];
         form.extend(fields);
-        if method == Method::POST { request.form(&form) } else { request }
+        if method == Method::POST {
+            request.form(&form)
+        } else {
+            request
+        }
     };
     if method == Method::GET {
         request = request.header(header::ACCEPT, "text/html,*/*");
@@ -309,12 +447,20 @@ async fn every_endpoint_answers_every_caller_as_the_matrix_says(pool: PgPool) {
                 let want = expected(rule, who, own);
                 checked += 1;
                 if status != want {
-                    failures.push(format!("{who:?} {method} {path} ({}): got {status}, want {want}", if own { "own" } else { "other" }));
+                    failures.push(format!(
+                        "{who:?} {method} {path} ({}): got {status}, want {want}",
+                        if own { "own" } else { "other" }
+                    ));
                 }
             }
         }
     }
-    assert!(failures.is_empty(), "{} of {checked} cases differ:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} cases differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[sqlx::test(migrator = "app::ssr::MIGRATOR")]
@@ -322,7 +468,12 @@ async fn lists_show_only_the_callers_tenants(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
     let fx = fixture(&app).await;
     let names = |value: serde_json::Value| -> Vec<String> {
-        value.as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap().to_string()).collect()
+        value
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap().to_string())
+            .collect()
     };
     for (who, want) in [
         (Who::Admin, vec!["tenant-a", "tenant-b"]),
@@ -333,22 +484,70 @@ async fn lists_show_only_the_callers_tenants(pool: PgPool) {
     ] {
         let browser = app.browser();
         browser.login_ok(who.email()).await;
-        let listed = names(browser.post("/rpc/list_tenants").send().await.unwrap().json().await.unwrap());
+        let listed = names(
+            browser
+                .post("/rpc/list_tenants")
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap(),
+        );
         assert_eq!(listed, want, "{who:?} via the server function");
         let listed = names(browser.get("/api/v1/tenants").await.json().await.unwrap());
         assert_eq!(listed, want, "{who:?} via REST");
-        let events: serde_json::Value = browser.get("/api/v1/audit/events").await.json().await.unwrap();
-        let tenants: BTreeSet<String> = events["events"].as_array().unwrap().iter()
-            .map(|e| e["tenant_name"].as_str().unwrap_or("installation").to_string()).collect();
+        let events: serde_json::Value = browser
+            .get("/api/v1/audit/events")
+            .await
+            .json()
+            .await
+            .unwrap();
+        let tenants: BTreeSet<String> = events["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                e["tenant_name"]
+                    .as_str()
+                    .unwrap_or("installation")
+                    .to_string()
+            })
+            .collect();
         if want.len() == 1 {
-            assert_eq!(tenants, BTreeSet::from(["tenant-a".to_string()]), "{who:?} audit entries");
+            assert_eq!(
+                tenants,
+                BTreeSet::from(["tenant-a".to_string()]),
+                "{who:?} audit entries"
+            );
         } else {
-            assert!(tenants.contains("tenant-b") && tenants.contains("installation"), "{who:?}: {tenants:?}");
+            assert!(
+                tenants.contains("tenant-b") && tenants.contains("installation"),
+                "{who:?}: {tenants:?}"
+            );
         }
     }
-    let by_token: serde_json::Value = app.client.get(app.url("/api/v1/tenants")).bearer_auth(&fx.token_read).send().await.unwrap().json().await.unwrap();
+    let by_token: serde_json::Value = app
+        .client
+        .get(app.url("/api/v1/tenants"))
+        .bearer_auth(&fx.token_read)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(names(by_token), ["tenant-a"]);
     // A token's tenant is its own, whatever a query string says.
-    let sneaky: serde_json::Value = app.client.get(app.url("/api/v1/audit/events?tenant=tenant-b")).bearer_auth(&fx.token_read).send().await.unwrap().json().await.unwrap();
+    let sneaky: serde_json::Value = app
+        .client
+        .get(app.url("/api/v1/audit/events?tenant=tenant-b"))
+        .bearer_auth(&fx.token_read)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(sneaky.to_string().contains("no tenant named"), "{sneaky}");
 }

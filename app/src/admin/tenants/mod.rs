@@ -11,7 +11,6 @@ use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-pub use api::*;
 use crate::{
     components::{
         forms::{use_form_error, CsrfField, FieldError, FormError},
@@ -19,6 +18,7 @@ use crate::{
     },
     error::AppError,
 };
+pub use api::*;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Tenant {
@@ -39,8 +39,14 @@ pub fn validate_name(name: &str) -> Result<String, AppError> {
     if name.chars().count() > 64 {
         return Err(AppError::invalid("name", "must be at most 64 characters"));
     }
-    if let Some(bad) = name.chars().find(|c| !(c.is_alphanumeric() || matches!(c, ' ' | '-' | '_' | '.'))) {
-        return Err(AppError::invalid("name", format!("may not contain {bad:?}")));
+    if let Some(bad) = name
+        .chars()
+        .find(|c| !(c.is_alphanumeric() || matches!(c, ' ' | '-' | '_' | '.')))
+    {
+        return Err(AppError::invalid(
+            "name",
+            format!("may not contain {bad:?}"),
+        ));
     }
     Ok(name.to_string())
 }
@@ -51,7 +57,13 @@ pub fn TenantsPage() -> impl IntoView {
     let rename = ServerAction::<RenameTenant>::new();
     let set_active = ServerAction::<SetTenantActive>::new();
     let tenants = Resource::new(
-        move || (create.version().get(), rename.version().get(), set_active.version().get()),
+        move || {
+            (
+                create.version().get(),
+                rename.version().get(),
+                set_active.version().get(),
+            )
+        },
         |_| list_tenants(),
     );
     let create_error = use_form_error("create_tenant", create);
@@ -107,7 +119,11 @@ pub fn TenantsPage() -> impl IntoView {
 }
 
 #[component]
-fn TenantRow(tenant: Tenant, rename: ServerAction<RenameTenant>, set_active: ServerAction<SetTenantActive>) -> impl IntoView {
+fn TenantRow(
+    tenant: Tenant,
+    rename: ServerAction<RenameTenant>,
+    set_active: ServerAction<SetTenantActive>,
+) -> impl IntoView {
     let id = tenant.id.to_string();
     let (id_for_rename, name) = (id.clone(), tenant.name.clone());
     let next_active = (!tenant.active).to_string();
@@ -152,8 +168,14 @@ mod tests {
     #[test]
     fn tenant_names_are_validated_with_the_field_named() {
         assert_eq!(validate_name("  Acme Corp ").unwrap(), "Acme Corp");
-        assert_eq!(validate_name("").unwrap_err().for_field("name").unwrap(), "is required");
-        assert_eq!(validate_name("a/b").unwrap_err().for_field("name").unwrap(), "may not contain '/'");
+        assert_eq!(
+            validate_name("").unwrap_err().for_field("name").unwrap(),
+            "is required"
+        );
+        assert_eq!(
+            validate_name("a/b").unwrap_err().for_field("name").unwrap(),
+            "may not contain '/'"
+        );
         assert!(validate_name(&"x".repeat(65)).is_err());
     }
 }

@@ -6,7 +6,10 @@ use uuid::Uuid;
 use super::{validate_name, Tenant};
 use crate::{
     error::AppError,
-    ssr::{audit::{self, AuditEntry}, scope::{Admin, Scope, ScopedTx}},
+    ssr::{
+        audit::{self, AuditEntry},
+        scope::{Admin, Scope, ScopedTx},
+    },
 };
 
 const SELECT: &str = "select t.id, t.name, t.active, t.created_at,
@@ -47,10 +50,17 @@ pub async fn get_tenant(scope: &Scope, pool: &PgPool, id: Uuid) -> Result<Tenant
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn find_tenant_by_name(scope: &Scope, pool: &PgPool, name: &str) -> Result<Option<Tenant>, AppError> {
+pub async fn find_tenant_by_name(
+    scope: &Scope,
+    pool: &PgPool,
+    name: &str,
+) -> Result<Option<Tenant>, AppError> {
     let mut tx = scope.begin(pool).await?;
     let sql = format!("{SELECT} where lower(t.name) = lower($1)");
-    let row = sqlx::query(&sql).bind(name.trim()).fetch_optional(tx.conn()).await?;
+    let row = sqlx::query(&sql)
+        .bind(name.trim())
+        .fetch_optional(tx.conn())
+        .await?;
     tx.commit().await?;
     Ok(row.as_ref().map(from_row))
 }
@@ -65,7 +75,11 @@ fn name_taken(error: sqlx::Error) -> AppError {
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn create_tenant(admin: &Admin<'_>, pool: &PgPool, name: &str) -> Result<Tenant, AppError> {
+pub async fn create_tenant(
+    admin: &Admin<'_>,
+    pool: &PgPool,
+    name: &str,
+) -> Result<Tenant, AppError> {
     let name = validate_name(name)?;
     let mut tx = admin.scope().begin(pool).await?;
     let id: Uuid = sqlx::query_scalar("insert into tenant (name) values ($1) returning id")
@@ -76,7 +90,13 @@ pub async fn create_tenant(admin: &Admin<'_>, pool: &PgPool, name: &str) -> Resu
     let sql = format!("{SELECT} where t.id = $1");
     let row = sqlx::query(&sql).bind(id).fetch_one(tx.conn()).await?;
     let tenant = from_row(&row);
-    audit::record(&mut tx, AuditEntry::new("tenant.create", "tenant", id).tenant(Some(id)).after(&tenant)).await?;
+    audit::record(
+        &mut tx,
+        AuditEntry::new("tenant.create", "tenant", id)
+            .tenant(Some(id))
+            .after(&tenant),
+    )
+    .await?;
     tx.commit().await?;
     Ok(tenant)
 }
@@ -89,16 +109,37 @@ async fn lock_tenant(tx: &mut ScopedTx<'_>, id: Uuid) -> Result<Tenant, AppError
 }
 
 /// Audits a change made in `tx` with the tenant before and after it, then commits.
-async fn commit_tenant_change(mut tx: ScopedTx<'_>, action: &'static str, before: Tenant) -> Result<Tenant, AppError> {
+async fn commit_tenant_change(
+    mut tx: ScopedTx<'_>,
+    action: &'static str,
+    before: Tenant,
+) -> Result<Tenant, AppError> {
     let sql = format!("{SELECT} where t.id = $1");
-    let after = from_row(&sqlx::query(&sql).bind(before.id).fetch_one(tx.conn()).await?);
-    audit::record(&mut tx, AuditEntry::new(action, "tenant", before.id).tenant(Some(before.id)).before(&before).after(&after)).await?;
+    let after = from_row(
+        &sqlx::query(&sql)
+            .bind(before.id)
+            .fetch_one(tx.conn())
+            .await?,
+    );
+    audit::record(
+        &mut tx,
+        AuditEntry::new(action, "tenant", before.id)
+            .tenant(Some(before.id))
+            .before(&before)
+            .after(&after),
+    )
+    .await?;
     tx.commit().await?;
     Ok(after)
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn rename_tenant(admin: &Admin<'_>, pool: &PgPool, id: Uuid, name: &str) -> Result<Tenant, AppError> {
+pub async fn rename_tenant(
+    admin: &Admin<'_>,
+    pool: &PgPool,
+    id: Uuid,
+    name: &str,
+) -> Result<Tenant, AppError> {
     let name = validate_name(name)?;
     let mut tx = admin.scope().begin(pool).await?;
     let before = lock_tenant(&mut tx, id).await?;
@@ -114,9 +155,27 @@ pub async fn rename_tenant(admin: &Admin<'_>, pool: &PgPool, id: Uuid, name: &st
 /// Deactivating a tenant stops its users' logins and its tokens at once: both are checked
 /// against `tenant.active` on every request.
 #[tracing::instrument(skip_all)]
-pub async fn set_tenant_active(admin: &Admin<'_>, pool: &PgPool, id: Uuid, active: bool) -> Result<Tenant, AppError> {
+pub async fn set_tenant_active(
+    admin: &Admin<'_>,
+    pool: &PgPool,
+    id: Uuid,
+    active: bool,
+) -> Result<Tenant, AppError> {
     let mut tx = admin.scope().begin(pool).await?;
     let before = lock_tenant(&mut tx, id).await?;
-    sqlx::query("update tenant set active = $2, updated_at = now() where id = $1").bind(id).bind(active).execute(tx.conn()).await?;
-    commit_tenant_change(tx, if active { "tenant.activate" } else { "tenant.deactivate" }, before).await
+    sqlx::query("update tenant set active = $2, updated_at = now() where id = $1")
+        .bind(id)
+        .bind(active)
+        .execute(tx.conn())
+        .await?;
+    commit_tenant_change(
+        tx,
+        if active {
+            "tenant.activate"
+        } else {
+            "tenant.deactivate"
+        },
+        before,
+    )
+    .await
 }

@@ -29,16 +29,26 @@ pub async fn create_token(
     scope_write: Option<String>,
     expires_on: String,
 ) -> Result<CreatedToken, AppError> {
-    use crate::ssr::{scope::TokenScope, server_fns::{app_state, finish, mutation_scope}};
+    use crate::ssr::{
+        scope::TokenScope,
+        server_fns::{app_state, finish, mutation_scope},
+    };
     let result = async {
         let scope = mutation_scope(&csrf).await?;
         let admin = scope.require_admin()?;
-        let tenant: Uuid = tenant.trim().parse().map_err(|_| AppError::invalid("tenant", "choose a tenant"))?;
-        let scopes: Vec<TokenScope> = [(scope_ingest, TokenScope::Ingest), (scope_read, TokenScope::Read), (scope_write, TokenScope::Write)]
-            .into_iter()
-            .filter(|(checked, _)| checked.is_some())
-            .map(|(_, scope)| scope)
-            .collect();
+        let tenant: Uuid = tenant
+            .trim()
+            .parse()
+            .map_err(|_| AppError::invalid("tenant", "choose a tenant"))?;
+        let scopes: Vec<TokenScope> = [
+            (scope_ingest, TokenScope::Ingest),
+            (scope_read, TokenScope::Read),
+            (scope_write, TokenScope::Write),
+        ]
+        .into_iter()
+        .filter(|(checked, _)| checked.is_some())
+        .map(|(_, scope)| scope)
+        .collect();
         let expires_at = super::parse_expiry(&expires_on)?;
         let state = app_state()?;
         super::repo::create_token(&admin, &state.pool, tenant, &name, &scopes, expires_at).await

@@ -11,7 +11,6 @@ use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-pub use api::*;
 use super::tenants::list_tenants;
 use crate::{
     components::{
@@ -20,6 +19,7 @@ use crate::{
     },
     error::AppError,
 };
+pub use api::*;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ApiToken {
@@ -49,12 +49,16 @@ pub fn parse_expiry(text: &str) -> Result<Option<DateTime<Utc>>, AppError> {
     }
     let day = NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .map_err(|_| AppError::invalid("expires_on", "must be a date like 2027-01-31"))?;
-    let end = day.succ_opt().and_then(|d| d.and_hms_opt(0, 0, 0)).ok_or_else(|| AppError::invalid("expires_on", "is out of range"))?;
+    let end = day
+        .succ_opt()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .ok_or_else(|| AppError::invalid("expires_on", "is out of range"))?;
     Ok(Some(end.and_utc()))
 }
 
 fn when(at: Option<DateTime<Utc>>, none: &'static str) -> String {
-    at.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_else(|| none.to_string())
+    at.map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_else(|| none.to_string())
 }
 
 #[component]
@@ -166,7 +170,16 @@ mod tests {
     #[test]
     fn expiry_is_the_end_of_the_given_day() {
         assert_eq!(parse_expiry("").unwrap(), None);
-        assert_eq!(parse_expiry("2027-01-31").unwrap().unwrap().to_rfc3339(), "2027-02-01T00:00:00+00:00");
-        assert_eq!(parse_expiry("31/01/2027").unwrap_err().for_field("expires_on").unwrap(), "must be a date like 2027-01-31");
+        assert_eq!(
+            parse_expiry("2027-01-31").unwrap().unwrap().to_rfc3339(),
+            "2027-02-01T00:00:00+00:00"
+        );
+        assert_eq!(
+            parse_expiry("31/01/2027")
+                .unwrap_err()
+                .for_field("expires_on")
+                .unwrap(),
+            "must be a date like 2027-01-31"
+        );
     }
 }

@@ -14,7 +14,8 @@ use crate::{
     },
 };
 
-const SELECT: &str = "select k.id, k.tenant_id, t.name as tenant_name, k.name, k.prefix, k.scopes, k.expires_at,
+const SELECT: &str =
+    "select k.id, k.tenant_id, t.name as tenant_name, k.name, k.prefix, k.scopes, k.expires_at,
         k.last_used_at, k.revoked_at, k.created_at
     from api_token k join tenant t on t.id = k.tenant_id";
 
@@ -36,10 +37,9 @@ fn from_row(row: &sqlx::postgres::PgRow) -> ApiToken {
 #[tracing::instrument(skip_all)]
 pub async fn list_tokens(admin: &Admin<'_>, pool: &PgPool) -> Result<Vec<ApiToken>, AppError> {
     let mut tx = admin.scope().begin(pool).await?;
-    let sql = format!("{SELECT} order by k.revoked_at is not null, lower(t.name), k.created_at desc");
-    let rows = sqlx::query(&sql)
-        .fetch_all(tx.conn())
-        .await?;
+    let sql =
+        format!("{SELECT} order by k.revoked_at is not null, lower(t.name), k.created_at desc");
+    let rows = sqlx::query(&sql).fetch_all(tx.conn()).await?;
     tx.commit().await?;
     Ok(rows.iter().map(from_row).collect())
 }
@@ -58,14 +58,20 @@ pub async fn create_token(
         return Err(AppError::invalid("name", "must be 1 to 64 characters"));
     }
     if scopes.is_empty() {
-        return Err(AppError::invalid("scopes", "choose at least one of ingest, read, write"));
+        return Err(AppError::invalid(
+            "scopes",
+            "choose at least one of ingest, read, write",
+        ));
     }
     if expires_at.is_some_and(|at| at <= Utc::now()) {
         return Err(AppError::invalid("expires_on", "must be in the future"));
     }
     let new = generate_api_token();
     let mut tx = admin.scope().begin(pool).await?;
-    let active: Option<bool> = sqlx::query_scalar("select active from tenant where id = $1").bind(tenant).fetch_optional(tx.conn()).await?;
+    let active: Option<bool> = sqlx::query_scalar("select active from tenant where id = $1")
+        .bind(tenant)
+        .fetch_optional(tx.conn())
+        .await?;
     match active {
         None => return Err(AppError::invalid("tenant", "no such tenant")),
         Some(false) => return Err(AppError::invalid("tenant", "is deactivated")),
@@ -76,7 +82,11 @@ pub async fn create_token(
         _ => None,
     };
     // Stored in one order (ingest, read, write), whatever order they were given in.
-    let scope_names: Vec<&str> = TokenScope::ALL.iter().filter(|s| scopes.contains(s)).map(|s| s.as_str()).collect();
+    let scope_names: Vec<&str> = TokenScope::ALL
+        .iter()
+        .filter(|s| scopes.contains(s))
+        .map(|s| s.as_str())
+        .collect();
     let id: Uuid = sqlx::query_scalar(
         "insert into api_token (tenant_id, name, prefix, secret_sha256, scopes, expires_at, created_by)
          values ($1, $2, $3, $4, $5, $6, $7) returning id",
@@ -92,13 +102,26 @@ pub async fn create_token(
     .await?;
     let sql = format!("{SELECT} where k.id = $1");
     let token = from_row(&sqlx::query(&sql).bind(id).fetch_one(tx.conn()).await?);
-    audit::record(&mut tx, AuditEntry::new("api_token.create", "api_token", id).tenant(Some(tenant)).after(&token)).await?;
+    audit::record(
+        &mut tx,
+        AuditEntry::new("api_token.create", "api_token", id)
+            .tenant(Some(tenant))
+            .after(&token),
+    )
+    .await?;
     tx.commit().await?;
-    Ok(CreatedToken { token, secret: new.secret })
+    Ok(CreatedToken {
+        token,
+        secret: new.secret,
+    })
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn revoke_token(admin: &Admin<'_>, pool: &PgPool, id: Uuid) -> Result<ApiToken, AppError> {
+pub async fn revoke_token(
+    admin: &Admin<'_>,
+    pool: &PgPool,
+    id: Uuid,
+) -> Result<ApiToken, AppError> {
     let mut tx = admin.scope().begin(pool).await?;
     let sql = format!("{SELECT} where k.id = $1 for update of k");
     let before = sqlx::query(&sql)
@@ -114,8 +137,14 @@ pub async fn revoke_token(admin: &Admin<'_>, pool: &PgPool, id: Uuid) -> Result<
         .await?;
     let sql = format!("{SELECT} where k.id = $1");
     let after = from_row(&sqlx::query(&sql).bind(id).fetch_one(tx.conn()).await?);
-    audit::record(&mut tx, AuditEntry::new("api_token.revoke", "api_token", id).tenant(Some(before.tenant_id))
-        .before(&before).after(&after)).await?;
+    audit::record(
+        &mut tx,
+        AuditEntry::new("api_token.revoke", "api_token", id)
+            .tenant(Some(before.tenant_id))
+            .before(&before)
+            .after(&after),
+    )
+    .await?;
     tx.commit().await?;
     Ok(after)
 }

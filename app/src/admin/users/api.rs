@@ -31,7 +31,8 @@ pub async fn create_user(
     let result = async {
         let scope = mutation_scope(&csrf).await?;
         let admin = scope.require_admin()?;
-        let change = super::UserChange::parse(&email, &display_name, &role, &tenant, &managed_tenants)?;
+        let change =
+            super::UserChange::parse(&email, &display_name, &role, &tenant, &managed_tenants)?;
         let state = app_state()?;
         super::repo::create_user(&admin, &state.pool, change, password).await
     }
@@ -53,7 +54,8 @@ pub async fn update_user(
     let result = async {
         let scope = mutation_scope(&csrf).await?;
         let admin = scope.require_admin()?;
-        let change = super::UserChange::parse(&email, &display_name, &role, &tenant, &managed_tenants)?;
+        let change =
+            super::UserChange::parse(&email, &display_name, &role, &tenant, &managed_tenants)?;
         let state = app_state()?;
         super::repo::update_user(&admin, &state.pool, id, change).await
     }

@@ -11,7 +11,6 @@ use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-pub use api::*;
 use super::tenants::{active_pill, list_tenants, Tenant};
 use crate::{
     auth::Role,
@@ -21,6 +20,7 @@ use crate::{
     },
     error::AppError,
 };
+pub use api::*;
 
 /// A user as admins see it. There is deliberately no password hash here.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -50,29 +50,65 @@ pub struct UserChange {
 }
 
 impl UserChange {
-    pub fn parse(email: &str, display_name: &str, role: &str, tenant: &str, managed: &str) -> Result<UserChange, AppError> {
+    pub fn parse(
+        email: &str,
+        display_name: &str,
+        role: &str,
+        tenant: &str,
+        managed: &str,
+    ) -> Result<UserChange, AppError> {
         let email = validate_email(email)?;
         let display_name = display_name.trim().to_string();
         if display_name.chars().count() > 100 {
-            return Err(AppError::invalid("display_name", "must be at most 100 characters"));
+            return Err(AppError::invalid(
+                "display_name",
+                "must be at most 100 characters",
+            ));
         }
-        let role = Role::parse(role.trim())
-            .ok_or_else(|| AppError::invalid("role", "must be one of admin, manager, tenant-editor, tenant-viewer"))?;
+        let role = Role::parse(role.trim()).ok_or_else(|| {
+            AppError::invalid(
+                "role",
+                "must be one of admin, manager, tenant-editor, tenant-viewer",
+            )
+        })?;
         let tenant = match tenant.trim() {
             "" => None,
-            id => Some(id.parse::<Uuid>().map_err(|_| AppError::invalid("tenant", "is not a tenant id"))?),
+            id => Some(
+                id.parse::<Uuid>()
+                    .map_err(|_| AppError::invalid("tenant", "is not a tenant id"))?,
+            ),
         };
         match (role.is_tenant_role(), tenant) {
-            (true, None) => return Err(AppError::invalid("tenant", "is required for tenant roles")),
-            (false, Some(_)) => return Err(AppError::invalid("tenant", "admins and managers belong to no tenant")),
+            (true, None) => {
+                return Err(AppError::invalid("tenant", "is required for tenant roles"))
+            }
+            (false, Some(_)) => {
+                return Err(AppError::invalid(
+                    "tenant",
+                    "admins and managers belong to no tenant",
+                ))
+            }
             _ => {}
         }
-        let managed_tenants: Vec<String> =
-            managed.split(',').map(str::trim).filter(|name| !name.is_empty()).map(str::to_string).collect();
+        let managed_tenants: Vec<String> = managed
+            .split(',')
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+            .map(str::to_string)
+            .collect();
         if role != Role::Manager && !managed_tenants.is_empty() {
-            return Err(AppError::invalid("managed_tenants", "only managers have assigned tenants"));
+            return Err(AppError::invalid(
+                "managed_tenants",
+                "only managers have assigned tenants",
+            ));
         }
-        Ok(UserChange { email, display_name, role, tenant, managed_tenants })
+        Ok(UserChange {
+            email,
+            display_name,
+            role,
+            tenant,
+            managed_tenants,
+        })
     }
 }
 
@@ -82,8 +118,12 @@ pub fn validate_email(email: &str) -> Result<String, AppError> {
     let email = email.trim();
     let valid = match email.split_once('@') {
         Some((local, domain)) => {
-            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
-                && !domain.contains('@') && !email.chars().any(char::is_whitespace)
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !domain.contains('@')
+                && !email.chars().any(char::is_whitespace)
         }
         None => false,
     };
@@ -122,9 +162,16 @@ fn UserRow(
 ) -> impl IntoView {
     let id = user.id.to_string();
     let (id_update, id_reset) = (id.clone(), id.clone());
-    let (email, display_name, managed) = (user.email.clone(), user.display_name.clone(), user.managed_tenants.join(", "));
+    let (email, display_name, managed) = (
+        user.email.clone(),
+        user.display_name.clone(),
+        user.managed_tenants.join(", "),
+    );
     let next_active = (!user.active).to_string();
-    let last_login = user.last_login_at.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_else(|| "never".into());
+    let last_login = user
+        .last_login_at
+        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_else(|| "never".into());
     view! {
         <tr data-user=user.email.clone()>
             <td><strong>{user.email.clone()}</strong><br/><span class="muted">{user.display_name.clone()}</span></td>
@@ -169,14 +216,28 @@ pub fn UsersPage() -> impl IntoView {
     let reset = ServerAction::<ResetPassword>::new();
     let set_active = ServerAction::<SetUserActive>::new();
     let data = Resource::new(
-        move || (create.version().get(), update.version().get(), reset.version().get(), set_active.version().get()),
+        move || {
+            (
+                create.version().get(),
+                update.version().get(),
+                reset.version().get(),
+                set_active.version().get(),
+            )
+        },
         |_| async move { Ok::<_, AppError>((list_users().await?, list_tenants().await?)) },
     );
     let create_error = use_form_error("create_user", create);
     let update_error = use_form_error("update_user", update);
     let reset_error = use_form_error("reset_password", reset);
     let active_error = use_form_error("set_user_active", set_active);
-    let create_fields: &'static [&'static str] = &["email", "display_name", "role", "tenant", "managed_tenants", "password"];
+    let create_fields: &'static [&'static str] = &[
+        "email",
+        "display_name",
+        "role",
+        "tenant",
+        "managed_tenants",
+        "password",
+    ];
 
     view! {
         <Title text="Users"/>
@@ -252,13 +313,29 @@ mod tests {
     #[test]
     fn user_changes_are_validated_field_by_field() {
         let tenant = Uuid::new_v4().to_string();
-        let ok = UserChange::parse(" Ada@Example.com ", "Ada", "tenant-viewer", &tenant, "").unwrap();
+        let ok =
+            UserChange::parse(" Ada@Example.com ", "Ada", "tenant-viewer", &tenant, "").unwrap();
         assert_eq!(ok.email, "Ada@Example.com");
-        assert_eq!(field_of(UserChange::parse("ada", "", "admin", "", "")), "email");
-        assert_eq!(field_of(UserChange::parse("a@b.c", "", "owner", "", "")), "role");
-        assert_eq!(field_of(UserChange::parse("a@b.c", "", "tenant-editor", "", "")), "tenant");
-        assert_eq!(field_of(UserChange::parse("a@b.c", "", "admin", &tenant, "")), "tenant");
-        assert_eq!(field_of(UserChange::parse("a@b.c", "", "admin", "", "acme")), "managed_tenants");
+        assert_eq!(
+            field_of(UserChange::parse("ada", "", "admin", "", "")),
+            "email"
+        );
+        assert_eq!(
+            field_of(UserChange::parse("a@b.c", "", "owner", "", "")),
+            "role"
+        );
+        assert_eq!(
+            field_of(UserChange::parse("a@b.c", "", "tenant-editor", "", "")),
+            "tenant"
+        );
+        assert_eq!(
+            field_of(UserChange::parse("a@b.c", "", "admin", &tenant, "")),
+            "tenant"
+        );
+        assert_eq!(
+            field_of(UserChange::parse("a@b.c", "", "admin", "", "acme")),
+            "managed_tenants"
+        );
         let manager = UserChange::parse("m@b.c", "", "manager", "", "acme, globex ,").unwrap();
         assert_eq!(manager.managed_tenants, ["acme", "globex"]);
     }

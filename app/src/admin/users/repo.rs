@@ -7,7 +7,11 @@ use super::{User, UserChange};
 use crate::{
     auth::Role,
     error::AppError,
-    ssr::{audit::{self, AuditEntry}, passwords, scope::{Admin, ScopedTx}},
+    ssr::{
+        audit::{self, AuditEntry},
+        passwords,
+        scope::{Admin, ScopedTx},
+    },
 };
 
 const SELECT: &str = "select u.id, u.email, u.display_name, u.role, u.tenant_id, t.name as tenant_name, u.active,
@@ -33,7 +37,11 @@ fn from_row(row: &sqlx::postgres::PgRow) -> User {
 }
 
 async fn fetch(conn: &mut PgConnection, id: Uuid, lock: bool) -> Result<User, AppError> {
-    let sql = if lock { format!("{SELECT} where u.id = $1 for update of u") } else { format!("{SELECT} where u.id = $1") };
+    let sql = if lock {
+        format!("{SELECT} where u.id = $1 for update of u")
+    } else {
+        format!("{SELECT} where u.id = $1")
+    };
     let row = sqlx::query(&sql).bind(id).fetch_optional(conn).await?;
     row.as_ref().map(from_row).ok_or(AppError::NotFound)
 }
@@ -57,13 +65,17 @@ fn email_taken(error: sqlx::Error) -> AppError {
 }
 
 /// Resolves the tenant and managed-tenant names of a change to ids, naming the field on error.
-async fn resolve_tenants(tx: &mut ScopedTx<'_>, change: &UserChange) -> Result<(Option<Uuid>, Vec<Uuid>), AppError> {
+async fn resolve_tenants(
+    tx: &mut ScopedTx<'_>,
+    change: &UserChange,
+) -> Result<(Option<Uuid>, Vec<Uuid>), AppError> {
     let tenant = match change.tenant {
         Some(id) => {
-            let exists: bool = sqlx::query_scalar("select exists (select 1 from tenant where id = $1)")
-                .bind(id)
-                .fetch_one(tx.conn())
-                .await?;
+            let exists: bool =
+                sqlx::query_scalar("select exists (select 1 from tenant where id = $1)")
+                    .bind(id)
+                    .fetch_one(tx.conn())
+                    .await?;
             if !exists {
                 return Err(AppError::invalid("tenant", "no such tenant"));
             }
@@ -73,17 +85,23 @@ async fn resolve_tenants(tx: &mut ScopedTx<'_>, change: &UserChange) -> Result<(
     };
     let mut managed = Vec::new();
     for name in &change.managed_tenants {
-        let id: Option<Uuid> = sqlx::query_scalar("select id from tenant where lower(name) = lower($1)")
-            .bind(name)
-            .fetch_optional(tx.conn())
-            .await?;
-        managed.push(id.ok_or_else(|| AppError::invalid("managed_tenants", format!("no tenant named {name:?}")))?);
+        let id: Option<Uuid> =
+            sqlx::query_scalar("select id from tenant where lower(name) = lower($1)")
+                .bind(name)
+                .fetch_optional(tx.conn())
+                .await?;
+        managed.push(id.ok_or_else(|| {
+            AppError::invalid("managed_tenants", format!("no tenant named {name:?}"))
+        })?);
     }
     Ok((tenant, managed))
 }
 
 async fn set_managed(tx: &mut ScopedTx<'_>, user: Uuid, managed: &[Uuid]) -> Result<(), AppError> {
-    sqlx::query("delete from manager_tenant where user_id = $1").bind(user).execute(tx.conn()).await?;
+    sqlx::query("delete from manager_tenant where user_id = $1")
+        .bind(user)
+        .execute(tx.conn())
+        .await?;
     sqlx::query("insert into manager_tenant (tenant_id, user_id) select unnest($2::uuid[]), $1")
         .bind(user)
         .bind(managed)
@@ -97,17 +115,26 @@ async fn keep_an_admin(tx: &mut ScopedTx<'_>, before: &User, field: &str) -> Res
     if !(before.role == Role::Admin && before.active) {
         return Ok(());
     }
-    let admins: i64 = sqlx::query_scalar("select count(*) from app_user where role = 'admin' and active")
-        .fetch_one(tx.conn())
-        .await?;
+    let admins: i64 =
+        sqlx::query_scalar("select count(*) from app_user where role = 'admin' and active")
+            .fetch_one(tx.conn())
+            .await?;
     if admins == 0 {
-        return Err(AppError::invalid(field, "the last active admin must stay an active admin"));
+        return Err(AppError::invalid(
+            field,
+            "the last active admin must stay an active admin",
+        ));
     }
     Ok(())
 }
 
 #[tracing::instrument(skip_all, fields(role = change.role.as_str()))]
-pub async fn create_user(admin: &Admin<'_>, pool: &PgPool, change: UserChange, password: String) -> Result<User, AppError> {
+pub async fn create_user(
+    admin: &Admin<'_>,
+    pool: &PgPool,
+    change: UserChange,
+    password: String,
+) -> Result<User, AppError> {
     passwords::validate("password", &password)?;
     let hash = passwords::hash(password).await?;
     let mut tx = admin.scope().begin(pool).await?;
@@ -125,13 +152,24 @@ pub async fn create_user(admin: &Admin<'_>, pool: &PgPool, change: UserChange, p
     .map_err(email_taken)?;
     set_managed(&mut tx, id, &managed).await?;
     let user = fetch(tx.conn(), id, false).await?;
-    audit::record(&mut tx, AuditEntry::new("user.create", "user", id).tenant(tenant).after(&user)).await?;
+    audit::record(
+        &mut tx,
+        AuditEntry::new("user.create", "user", id)
+            .tenant(tenant)
+            .after(&user),
+    )
+    .await?;
     tx.commit().await?;
     Ok(user)
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn update_user(admin: &Admin<'_>, pool: &PgPool, id: Uuid, change: UserChange) -> Result<User, AppError> {
+pub async fn update_user(
+    admin: &Admin<'_>,
+    pool: &PgPool,
+    id: Uuid,
+    change: UserChange,
+) -> Result<User, AppError> {
     let mut tx = admin.scope().begin(pool).await?;
     let before = fetch(tx.conn(), id, true).await?;
     let (tenant, managed) = resolve_tenants(&mut tx, &change).await?;
@@ -149,15 +187,26 @@ pub async fn update_user(admin: &Admin<'_>, pool: &PgPool, id: Uuid, change: Use
     set_managed(&mut tx, id, &managed).await?;
     keep_an_admin(&mut tx, &before, "role").await?;
     let after = fetch(tx.conn(), id, false).await?;
-    audit::record(&mut tx, AuditEntry::new("user.update", "user", id).tenant(after.tenant_id.or(before.tenant_id))
-        .before(&before).after(&after)).await?;
+    audit::record(
+        &mut tx,
+        AuditEntry::new("user.update", "user", id)
+            .tenant(after.tenant_id.or(before.tenant_id))
+            .before(&before)
+            .after(&after),
+    )
+    .await?;
     tx.commit().await?;
     Ok(after)
 }
 
 /// Sets a new password and lifts a lockout; the audit entry records that, never the password.
 #[tracing::instrument(skip_all)]
-pub async fn reset_password(admin: &Admin<'_>, pool: &PgPool, id: Uuid, password: String) -> Result<User, AppError> {
+pub async fn reset_password(
+    admin: &Admin<'_>,
+    pool: &PgPool,
+    id: Uuid,
+    password: String,
+) -> Result<User, AppError> {
     passwords::validate("password", &password)?;
     let hash = passwords::hash(password).await?;
     let mut tx = admin.scope().begin(pool).await?;
@@ -167,24 +216,52 @@ pub async fn reset_password(admin: &Admin<'_>, pool: &PgPool, id: Uuid, password
         .bind(&hash)
         .execute(tx.conn())
         .await?;
-    sqlx::query("delete from login_failure where email = lower($1)").bind(&before.email).execute(tx.conn()).await?;
+    sqlx::query("delete from login_failure where email = lower($1)")
+        .bind(&before.email)
+        .execute(tx.conn())
+        .await?;
     let after = fetch(tx.conn(), id, false).await?;
-    audit::record(&mut tx, AuditEntry::new("user.reset_password", "user", id).tenant(before.tenant_id)
-        .before(serde_json::json!({"locked": before.locked}))
-        .after(serde_json::json!({"locked": after.locked, "password": "changed"}))).await?;
+    audit::record(
+        &mut tx,
+        AuditEntry::new("user.reset_password", "user", id)
+            .tenant(before.tenant_id)
+            .before(serde_json::json!({"locked": before.locked}))
+            .after(serde_json::json!({"locked": after.locked, "password": "changed"})),
+    )
+    .await?;
     tx.commit().await?;
     Ok(after)
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn set_user_active(admin: &Admin<'_>, pool: &PgPool, id: Uuid, active: bool) -> Result<User, AppError> {
+pub async fn set_user_active(
+    admin: &Admin<'_>,
+    pool: &PgPool,
+    id: Uuid,
+    active: bool,
+) -> Result<User, AppError> {
     let mut tx = admin.scope().begin(pool).await?;
     let before = fetch(tx.conn(), id, true).await?;
-    sqlx::query("update app_user set active = $2, updated_at = now() where id = $1").bind(id).bind(active).execute(tx.conn()).await?;
+    sqlx::query("update app_user set active = $2, updated_at = now() where id = $1")
+        .bind(id)
+        .bind(active)
+        .execute(tx.conn())
+        .await?;
     keep_an_admin(&mut tx, &before, "active").await?;
     let after = fetch(tx.conn(), id, false).await?;
-    let action = if active { "user.activate" } else { "user.deactivate" };
-    audit::record(&mut tx, AuditEntry::new(action, "user", id).tenant(before.tenant_id).before(&before).after(&after)).await?;
+    let action = if active {
+        "user.activate"
+    } else {
+        "user.deactivate"
+    };
+    audit::record(
+        &mut tx,
+        AuditEntry::new(action, "user", id)
+            .tenant(before.tenant_id)
+            .before(&before)
+            .after(&after),
+    )
+    .await?;
     tx.commit().await?;
     Ok(after)
 }

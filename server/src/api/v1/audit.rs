@@ -1,15 +1,24 @@
 //! The audit trail over REST: verification for admins, entries within the caller's scope.
 
-use axum::{extract::{Path, Query, State}, Json};
+use axum::{
+    extract::{Path, Query, State},
+    Json,
+};
 use serde::Deserialize;
 
 use crate::api::{ApiError, ApiScope};
 use app::{
     audit::{repo, AuditEvent, AuditFilter, AuditPage},
-    ssr::{audit::{verify_chain, ChainReport}, AppState},
+    ssr::{
+        audit::{verify_chain, ChainReport},
+        AppState,
+    },
 };
 
-pub async fn verify(State(state): State<AppState>, ApiScope(scope): ApiScope) -> Result<Json<ChainReport>, ApiError> {
+pub async fn verify(
+    State(state): State<AppState>,
+    ApiScope(scope): ApiScope,
+) -> Result<Json<ChainReport>, ApiError> {
     let admin = scope.require_admin()?;
     Ok(Json(verify_chain(&admin, &state.pool).await?))
 }
@@ -27,7 +36,15 @@ pub async fn list_events(
     Query(query): Query<EventsQuery>,
 ) -> Result<Json<AuditPage>, ApiError> {
     scope.require_read()?;
-    Ok(Json(repo::list_events(&scope, &state.pool, &query.filter, query.limit.unwrap_or(100)).await?))
+    Ok(Json(
+        repo::list_events(
+            &scope,
+            &state.pool,
+            &query.filter,
+            query.limit.unwrap_or(100),
+        )
+        .await?,
+    ))
 }
 
 pub async fn get_event(

@@ -1,6 +1,10 @@
 //! `POST /api/v1/auth/token`: credentials or an API token in, a short-lived JWT out.
 
-use axum::{extract::{rejection::JsonRejection, State}, http::request::Parts, Json};
+use axum::{
+    extract::{rejection::JsonRejection, State},
+    http::request::Parts,
+    Json,
+};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -31,15 +35,22 @@ pub async fn issue_token(
     })?;
     let request = RequestMeta::from_parts(&parts);
     let scope = match body {
-        TokenRequest::Password { email, password } => match login(&state, None, request.clone(), &email, password).await {
-            Ok(user) => user.scope(request),
-            Err(AppError::Invalid { .. }) => return Err(ApiError(AppError::Unauthorized)),
-            Err(other) => return Err(ApiError(other)),
-        },
+        TokenRequest::Password { email, password } => {
+            match login(&state, None, request.clone(), &email, password).await {
+                Ok(user) => user.scope(request),
+                Err(AppError::Invalid { .. }) => return Err(ApiError(AppError::Unauthorized)),
+                Err(other) => return Err(ApiError(other)),
+            }
+        }
         TokenRequest::ApiToken { api_token } => {
             let prefix = prefix_of(&api_token).ok_or(AppError::Unauthorized)?;
-            let lookup = TokenLookup::Secret { prefix, secret: &api_token };
-            api_token_scope(&state, lookup, request).await?.ok_or(AppError::Unauthorized)?
+            let lookup = TokenLookup::Secret {
+                prefix,
+                secret: &api_token,
+            };
+            api_token_scope(&state, lookup, request)
+                .await?
+                .ok_or(AppError::Unauthorized)?
         }
     };
     Ok(Json(json!({

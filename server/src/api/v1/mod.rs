@@ -6,10 +6,12 @@ mod auth;
 mod tenants;
 
 use axum::{
+    extract::DefaultBodyLimit,
     routing::{get, post, MethodRouter},
     Router,
 };
 
+use crate::ingest;
 use app::ssr::AppState;
 
 pub fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
@@ -20,9 +22,24 @@ pub fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
         ("GET", "/api/v1/audit/events/{id}", get(audit::get_event)),
         ("GET", "/api/v1/tenants", get(tenants::list_tenants)),
         ("GET", "/api/v1/tenants/{id}", get(tenants::get_tenant)),
+        (
+            "POST",
+            "/api/v1/write",
+            post(ingest::remote_write::receive)
+                .layer(DefaultBodyLimit::max(ingest::MAX_BODY_BYTES)),
+        ),
+        (
+            "POST",
+            "/api/v1/push",
+            post(ingest::push::receive).layer(DefaultBodyLimit::max(ingest::MAX_BODY_BYTES)),
+        ),
     ]
 }
 
 pub fn router() -> Router<AppState> {
-    routes().into_iter().fold(Router::new(), |router, (_, path, handler)| router.route(path, handler))
+    routes()
+        .into_iter()
+        .fold(Router::new(), |router, (_, path, handler)| {
+            router.route(path, handler)
+        })
 }

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod database;
 pub mod demo;
 pub mod health;
+pub mod import;
 pub mod ingest;
 pub mod observability;
 pub mod settings;

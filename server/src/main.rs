@@ -88,6 +88,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .await
                 .map(|()| ExitCode::SUCCESS)
         }
+        Command::Import { file, tenant } => {
+            let config = server::startup::store_config(&settings, uuid::Uuid::new_v4());
+            let store = store::Store::open_without_replay(pool.clone(), config);
+            server::import::run(&store, &tenant, &file).await.map(|()| ExitCode::SUCCESS)
+        }
         Command::Audit {
             command: AuditCommand::Verify,
         } => cli::verify_audit(&pool).await.map(|intact| {

@@ -39,6 +39,14 @@ pub enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Load samples from a JSON-lines file (one series a line:
+    /// {"labels": {"__name__": …}, "type": "counter", "samples": [[ms, value], …]}) into a tenant.
+    Import {
+        file: PathBuf,
+        /// The tenant's name.
+        #[arg(long)]
+        tenant: String,
+    },
     /// Inspect the audit trail.
     Audit {
         #[command(subcommand)]

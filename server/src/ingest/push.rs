@@ -20,11 +20,21 @@ struct PushSeries {
     samples: Vec<(i64, PushValue)>,
 }
 
+/// A sample value in JSON: a number, or a string for what JSON cannot spell.
 #[derive(Deserialize)]
 #[serde(untagged)]
-enum PushValue {
+pub enum PushValue {
     Number(f64),
     Text(String),
+}
+
+impl PushValue {
+    pub fn value(&self) -> Option<f64> {
+        match self {
+            PushValue::Number(v) => Some(*v),
+            PushValue::Text(t) => parse_value(t),
+        }
+    }
 }
 
 /// Parses a sample value the way Prometheus prints them.

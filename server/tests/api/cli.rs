@@ -250,3 +250,43 @@ fn admin_commands_create_what_scripts_need() {
         stdout(&verify)
     );
 }
+
+#[tokio::test]
+async fn import_loads_a_json_lines_file_or_nothing_when_a_line_is_bad() {
+    let name = format!("meridian_cli_{}", uuid::Uuid::new_v4().simple());
+    let run = |args: &[&str]| server().env("MERIDIAN_DATABASE_URL", database_url(&name)).args(args).output().unwrap();
+    assert!(run(&["tenant", "create", "lab"]).status.success());
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("samples.jsonl");
+    // The oracle's format, including Python's bare NaN.
+    std::fs::write(
+        &good,
+        "{\"labels\": {\"__name__\": \"temp_celsius\", \"room\": \"a\"}, \"type\": \"gauge\", \"samples\": [[1699992000000, 20.5], [1699992015000, NaN]]}\n\
+         {\"labels\": {\"__name__\": \"temp_celsius\", \"room\": \"b\"}, \"type\": \"gauge\", \"samples\": [[1699992000000, 19]]}\n",
+    )
+    .unwrap();
+    let output = run(&["import", good.to_str().unwrap(), "--tenant", "lab"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("Imported 2 series, 3 samples in 2 chunks."), "{stderr}");
+
+    let bad = dir.path().join("bad.jsonl");
+    std::fs::write(
+        &bad,
+        "{\"labels\": {\"__name__\": \"other\"}, \"samples\": [[1699992000000, 1]]}\n{\"labels\": {\"__name__\": \"other\"}, \"samples\": [[1, \"x\"]]}\n",
+    )
+    .unwrap();
+    let output = run(&["import", bad.to_str().unwrap(), "--tenant", "lab"]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("bad.jsonl line 2: samples[0]: not a number"), "{stderr}");
+    let output = run(&["import", bad.to_str().unwrap(), "--tenant", "nobody"]);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--tenant: no tenant named \"nobody\""));
+
+    let mut conn = PgConnection::connect(&database_url(&name)).await.unwrap();
+    let series: Vec<String> = sqlx::query_scalar("select name || labels::text from metric_series order by 1").fetch_all(&mut conn).await.unwrap();
+    assert_eq!(series, ["temp_celsius{\"room\": \"a\"}", "temp_celsius{\"room\": \"b\"}"], "nothing of the bad file");
+    let kind: String = sqlx::query_scalar("select type from metric_metadata where metric = 'temp_celsius'").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(kind, "gauge");
+    conn.close().await.unwrap();
+}

@@ -51,6 +51,12 @@ impl Application {
             crate::demo::seed(&state)
                 .await
                 .context("seeding demo data")?;
+            let tenants: Vec<(uuid::Uuid, String)> = sqlx::query_as("select id, name from tenant where name = any($1) order by created_at")
+                .bind(crate::demo::TENANTS)
+                .fetch_all(&pool)
+                .await
+                .context("reading the demo tenants")?;
+            tokio::spawn(crate::demo::metrics::run(state.store.clone(), tenants));
         }
         let store = sessions::store(&pool)
             .await

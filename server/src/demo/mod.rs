@@ -1,5 +1,8 @@
 //! Demo data for `MERIDIAN_DEMO=true`: three tenants and one user per role, created once, with
-//! the credentials printed at start so a newcomer can log in at once.
+//! the credentials printed at start so a newcomer can log in at once; and live metrics for
+//! every tenant (`metrics`).
+
+pub mod metrics;
 
 use app::{
     admin::{
@@ -12,7 +15,7 @@ use app::{
 
 /// Known to anyone who reads this file: demo mode only.
 pub const DEMO_PASSWORD: &str = "meridian-demo-password";
-const TENANTS: [&str; 3] = ["acme", "globex", "initech"];
+pub const TENANTS: [&str; 3] = ["acme", "globex", "initech"];
 const USERS: [(&str, &str, Option<&str>); 5] = [
     ("admin@meridian.demo", "admin", None),
     ("manager@meridian.demo", "manager", None),

@@ -72,6 +72,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .await
             .map(|()| ExitCode::SUCCESS),
         Command::Bench {
+            command: BenchCommand::Ingest { series, samples, batch, concurrency, prometheus },
+        } => {
+            let options = server::bench::ingest::Options { series, samples, batch, concurrency, prometheus };
+            server::bench::ingest::run(&settings, &pool, options).await.map(|()| ExitCode::SUCCESS)
+        }
+        Command::Bench {
             command:
                 BenchCommand::Login {
                     seconds,

@@ -68,6 +68,25 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 8)]
         concurrency: usize,
     },
+    /// remote_write ingestion: samples/s, p50/p99 latency and bytes per sample on disk, for an
+    /// in-process Meridian and Debian's `prometheus --web.enable-remote-write-receiver`, on the
+    /// same load in the same run; then p99 for both at half Meridian's maximum rate.
+    Ingest {
+        #[arg(long, default_value_t = 10_000)]
+        series: usize,
+        /// Samples per series (15 s apart), sent round by round as Prometheus does.
+        #[arg(long, default_value_t = 120)]
+        samples: usize,
+        /// Samples per remote_write request.
+        #[arg(long, default_value_t = 2_000)]
+        batch: usize,
+        /// Concurrent senders (series are sharded over them, as Prometheus' queue does).
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+        /// The Prometheus binary; "" to measure Meridian alone.
+        #[arg(long, default_value = "/usr/bin/prometheus")]
+        prometheus: String,
+    },
 }
 
 #[derive(Subcommand, Debug, Clone, PartialEq, Eq)]

@@ -36,6 +36,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     cluster: Option<PrivateCluster>,
+    store: Store,
 }
 
 impl Application {
@@ -67,6 +68,7 @@ impl Application {
                 .continuously_delete_expired(Duration::from_secs(300)),
         );
         passwords::warm_up();
+        let metric_store = state.store.clone();
         let router = router(state, sessions::layer(store, settings));
         let listener = TcpListener::bind(settings.listen)
             .await
@@ -75,6 +77,7 @@ impl Application {
             listener,
             router,
             cluster,
+            store: metric_store,
         })
     }
 
@@ -83,6 +86,11 @@ impl Application {
             .local_addr()
             .map(|a| a.port())
             .unwrap_or_default()
+    }
+
+    /// The metric store this application writes to (for the benchmark's checkpoint).
+    pub fn store(&self) -> Store {
+        self.store.clone()
     }
 
     /// Serves until SIGINT or SIGTERM, then stops the private cluster if we started one.

@@ -1,5 +1,8 @@
 //! `server bench login`: how fast Meridian signs people in, against the ceiling set by the
-//! password hash itself, measured in the same run on the same machine.
+//! password hash itself, measured in the same run on the same machine. `ingest`: remote_write
+//! throughput, latency and bytes per sample, Meridian against Prometheus.
+
+pub mod ingest;
 
 use std::time::{Duration, Instant};
 
@@ -13,11 +16,11 @@ use app::{
 
 const PASSWORD: &str = "benchmark password, long enough";
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-fn millis(d: Duration) -> f64 {
+pub(crate) fn millis(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 

@@ -82,6 +82,13 @@ pub async fn run(store: &Store, tenant_name: &str, path: &Path) -> anyhow::Resul
     }
     progress.finish_and_clear();
     let total: usize = series.iter().map(|s| s.samples.len()).sum();
+    let oldest = series.iter().flat_map(|s| s.samples.iter().map(|(t, _)| *t)).min();
+    let retention = store.limits(tenant).await?.retention_days;
+    if oldest.is_some_and(|t| t < chrono::Utc::now().timestamp_millis() - retention as i64 * 86_400_000) {
+        eprintln!(
+            "Note: some samples are older than the tenant's retention ({retention} days): queries will not return them and retention will remove them. Raise tenant_limits.retention_days to keep them."
+        );
+    }
     eprintln!("Writing {} series, {total} samples into tenant {tenant_name}…", series.len());
     let (stats, outcome) = store.import(tenant, series).await.context("writing the samples")?;
     if !metadata.is_empty() {

@@ -123,11 +123,13 @@ impl Store {
     pub async fn open(pool: PgPool, config: StoreConfig) -> Result<Store, StoreError> {
         let inner = Self::inner(pool, config);
         let replayed = replay(&inner).await?;
-        Ok(Self::start(inner, replayed))
+        let store = Self::start(inner, replayed);
+        store.spawn_timers();
+        Ok(store)
     }
 
-    /// A store that does not replay the log: for tools that import or read (the log rows of
-    /// running servers stay theirs), and for starting while the database is unreachable.
+    /// A store that does not replay the log and runs no periodic checkpoint or retention: for
+    /// tools that import or read (the log rows of running servers stay theirs).
     pub fn open_without_replay(pool: PgPool, config: StoreConfig) -> Store {
         Self::start(Self::inner(pool, config), Vec::new())
     }
@@ -148,9 +150,7 @@ impl Store {
         let (flushes, flush_receiver) = mpsc::channel(2);
         tokio::spawn(writer::run(inner.clone(), receiver, flushes, replayed));
         tokio::spawn(writer::flush(inner.clone(), flush_receiver));
-        let store = Store { inner, jobs };
-        store.spawn_timers();
-        store
+        Store { inner, jobs }
     }
 
     fn spawn_timers(&self) {
@@ -171,6 +171,8 @@ impl Store {
         let every = self.inner.config.retention_interval;
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
+            // The first run one interval after start, not during it.
+            tick.tick().await;
             loop {
                 tick.tick().await;
                 let Some(inner) = weak.upgrade() else { return };

@@ -256,6 +256,9 @@ async fn import_loads_a_json_lines_file_or_nothing_when_a_line_is_bad() {
     let name = format!("meridian_cli_{}", uuid::Uuid::new_v4().simple());
     let run = |args: &[&str]| server().env("MERIDIAN_DATABASE_URL", database_url(&name)).args(args).output().unwrap();
     assert!(run(&["tenant", "create", "lab"]).status.success());
+    // The file's samples are from 2023: keep them (the server's retention would remove them).
+    let mut conn = PgConnection::connect(&database_url(&name)).await.unwrap();
+    sqlx::query("insert into tenant_limits (tenant_id, retention_days) select id, 36500 from tenant where name = 'lab'").execute(&mut conn).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let good = dir.path().join("samples.jsonl");
     // The oracle's format, including Python's bare NaN.
@@ -283,7 +286,6 @@ async fn import_loads_a_json_lines_file_or_nothing_when_a_line_is_bad() {
     let output = run(&["import", bad.to_str().unwrap(), "--tenant", "nobody"]);
     assert!(String::from_utf8_lossy(&output.stderr).contains("--tenant: no tenant named \"nobody\""));
 
-    let mut conn = PgConnection::connect(&database_url(&name)).await.unwrap();
     let series: Vec<String> = sqlx::query_scalar("select name || labels::text from metric_series order by 1").fetch_all(&mut conn).await.unwrap();
     assert_eq!(series, ["temp_celsius{\"room\": \"a\"}", "temp_celsius{\"room\": \"b\"}"], "nothing of the bad file");
     let kind: String = sqlx::query_scalar("select type from metric_metadata where metric = 'temp_celsius'").fetch_one(&mut conn).await.unwrap();

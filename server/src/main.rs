@@ -72,10 +72,25 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .await
             .map(|()| ExitCode::SUCCESS),
         Command::Bench {
-            command: BenchCommand::Ingest { series, samples, batch, concurrency, prometheus },
+            command:
+                BenchCommand::Ingest {
+                    series,
+                    samples,
+                    batch,
+                    concurrency,
+                    prometheus,
+                },
         } => {
-            let options = server::bench::ingest::Options { series, samples, batch, concurrency, prometheus };
-            server::bench::ingest::run(&settings, &pool, options).await.map(|()| ExitCode::SUCCESS)
+            let options = server::bench::ingest::Options {
+                series,
+                samples,
+                batch,
+                concurrency,
+                prometheus,
+            };
+            server::bench::ingest::run(&settings, &pool, options)
+                .await
+                .map(|()| ExitCode::SUCCESS)
         }
         Command::Bench {
             command:
@@ -85,19 +100,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 },
         } => {
             let installation = app::ssr::load_installation_id(&pool).await?;
-            let store = store::Store::open_without_replay(
-                pool.clone(),
-                server::startup::store_config(&settings, uuid::Uuid::new_v4()),
-            );
+            let store = server::startup::tool_store(&settings, pool.clone());
             let state = app_state(&settings, pool.clone(), installation, store)?;
             server::bench::login(state, pool.clone(), seconds, concurrency)
                 .await
                 .map(|()| ExitCode::SUCCESS)
         }
         Command::Import { file, tenant } => {
-            let config = server::startup::store_config(&settings, uuid::Uuid::new_v4());
-            let store = store::Store::open_without_replay(pool.clone(), config);
-            server::import::run(&store, &tenant, &file).await.map(|()| ExitCode::SUCCESS)
+            let store = server::startup::tool_store(&settings, pool.clone());
+            server::import::run(&store, &tenant, &file)
+                .await
+                .map(|()| ExitCode::SUCCESS)
         }
         Command::Audit {
             command: AuditCommand::Verify,

@@ -49,14 +49,9 @@ impl Application {
         let store = open_store(settings, pool.clone()).await?;
         let state = app_state(settings, pool.clone(), installation_id, store)?;
         if settings.demo {
-            crate::demo::seed(&state)
+            let tenants = crate::demo::seed(&state)
                 .await
                 .context("seeding demo data")?;
-            let tenants: Vec<(uuid::Uuid, String)> = sqlx::query_as("select id, name from tenant where name = any($1) order by created_at")
-                .bind(crate::demo::TENANTS)
-                .fetch_all(&pool)
-                .await
-                .context("reading the demo tenants")?;
             tokio::spawn(crate::demo::metrics::run(state.store.clone(), tenants));
         }
         let store = sessions::store(&pool)
@@ -160,6 +155,12 @@ pub async fn open_store(settings: &Settings, pool: PgPool) -> anyhow::Result<Sto
     Store::open(pool, store_config(settings, writer_id))
         .await
         .context("opening the metric store")
+}
+
+/// A store for one-shot commands and tests: a writer id of its own, no log replay, no
+/// periodic checkpoint or retention.
+pub fn tool_store(settings: &Settings, pool: PgPool) -> Store {
+    Store::open_without_replay(pool, store_config(settings, uuid::Uuid::new_v4()))
 }
 
 pub fn store_config(settings: &Settings, writer_id: uuid::Uuid) -> StoreConfig {

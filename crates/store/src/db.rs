@@ -62,14 +62,13 @@ pub async fn find_series(
         .collect())
 }
 
-/// Adds series to the index; answers the ids of those it inserted (a concurrent writer may
-/// have added the others: look them up again).
+/// Adds series to the index and answers their rows — also those a concurrent writer inserted
+/// first, which the insert leaves as they are.
 pub async fn create_series(
     pool: &PgPool,
     tenant: Uuid,
     new: &[(&Labels, i64)],
-) -> Result<Vec<(u64, i64)>, sqlx::Error> {
-    let mut created = Vec::with_capacity(new.len());
+) -> Result<Vec<SeriesRow>, sqlx::Error> {
     for batch in new.chunks(BATCH) {
         let fps: Vec<i64> = batch.iter().map(|(l, _)| l.fingerprint() as i64).collect();
         let names: Vec<&str> = batch
@@ -78,22 +77,21 @@ pub async fn create_series(
             .collect();
         let labels: Vec<String> = batch.iter().map(|(l, _)| labels_json(l)).collect();
         let first: Vec<i64> = batch.iter().map(|(_, t)| *t).collect();
-        let rows: Vec<(i64, i64)> = sqlx::query_as(
+        sqlx::query(
             "insert into metric_series (tenant_id, fingerprint, name, labels, first_ts, last_ts)
              select $1, f, n, l::jsonb, t, t from unnest($2::bigint[], $3::text[], $4::text[], $5::bigint[]) as u(f, n, l, t)
-             on conflict (tenant_id, fingerprint) do nothing
-             returning fingerprint, id",
+             on conflict (tenant_id, fingerprint) do nothing",
         )
         .bind(tenant)
         .bind(&fps)
         .bind(&names)
         .bind(&labels)
         .bind(&first)
-        .fetch_all(pool)
+        .execute(pool)
         .await?;
-        created.extend(rows.into_iter().map(|(f, id)| (f as u64, id)));
     }
-    Ok(created)
+    let fingerprints: Vec<u64> = new.iter().map(|(l, _)| l.fingerprint()).collect();
+    find_series(pool, tenant, &fingerprints).await
 }
 
 pub async fn series_by_ids(pool: &PgPool, ids: &[i64]) -> Result<Vec<SeriesRow>, sqlx::Error> {

@@ -24,6 +24,12 @@ pub fn day_of(timestamp: i64) -> i64 {
     timestamp.div_euclid(DAY_MS)
 }
 
+/// Whether a chunk that began at `start` and holds `len` samples is closed before a sample at
+/// `timestamp`: chunks hold at most CHUNK_SAMPLES and never cross a UTC day (a partition).
+pub fn must_close(len: usize, start: i64, timestamp: i64) -> bool {
+    len >= CHUNK_SAMPLES || day_of(timestamp) != day_of(start)
+}
+
 /// An encoded chunk: the unit stored in `metric_chunk` and handed to readers.
 #[derive(Clone, Debug)]
 pub struct Chunk {
@@ -176,7 +182,7 @@ impl Head {
             return Ok(false);
         }
         if let Some(open) = &series.open {
-            if open.encoder.len() >= CHUNK_SAMPLES || day_of(timestamp) != day_of(open.start) {
+            if must_close(open.encoder.len(), open.start, timestamp) {
                 let open = series.open.take().expect("checked above");
                 series.closed.push((sequence, open.to_chunk()));
             }

@@ -36,7 +36,7 @@ pub use limits::{Limits, Reason};
 pub use read::{Samples, Series};
 pub use writer::{CheckpointStats, SeriesSamples, WriteError, WriteOutcome};
 
-use head::{Chunk, Head, HeadSeries, CHUNK_SAMPLES, DAY_MS};
+use head::{Chunk, Head, HeadSeries, DAY_MS};
 use limits::LimitsCache;
 use read::ForeignLog;
 use writer::{Job, WriteJob};
@@ -373,12 +373,8 @@ impl Store {
             .map(|s| (&s.labels, s.samples[0].0))
             .collect();
         if !new.is_empty() {
-            db::create_series(&inner.pool, tenant, &new).await?;
-            ids = db::find_series(&inner.pool, tenant, &fingerprints)
-                .await?
-                .into_iter()
-                .map(|r| (r.labels.fingerprint(), r.id))
-                .collect();
+            let rows = db::create_series(&inner.pool, tenant, &new).await?;
+            ids.extend(rows.into_iter().map(|r| (r.labels.fingerprint(), r.id)));
         }
         let mut stats = ImportStats::default();
         let mut chunks: Vec<(i64, Chunk)> = Vec::new();
@@ -408,9 +404,7 @@ impl Store {
                 }
             };
             for &(timestamp, value) in &s.samples {
-                if encoder.len() >= CHUNK_SAMPLES
-                    || (!encoder.is_empty() && head::day_of(timestamp) != head::day_of(start))
-                {
+                if head::must_close(encoder.len(), start, timestamp) {
                     close(&mut encoder, start, end, &mut chunks);
                 }
                 if encoder.is_empty() {

@@ -13,9 +13,10 @@ pub struct CorruptBody(pub usize);
 
 pub type Entry = (i64, Vec<(i64, f64)>);
 
-pub fn encode(entries: &[Entry]) -> Vec<u8> {
-    let samples: usize = entries.iter().map(|(_, s)| s.len()).sum();
-    let mut out = Vec::with_capacity(1 + entries.len() * 4 + samples * 11);
+pub fn encode<'a>(entries: impl IntoIterator<Item = &'a Entry, IntoIter: Clone>) -> Vec<u8> {
+    let entries = entries.into_iter();
+    let samples: usize = entries.clone().map(|(_, s)| s.len() + 1).sum();
+    let mut out = Vec::with_capacity(1 + samples * 11);
     out.push(VERSION);
     for (series, samples) in entries {
         put_varint(&mut out, *series as u64);

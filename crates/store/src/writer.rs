@@ -116,11 +116,12 @@ pub(crate) fn count_discarded(tenant: &str, reason: Reason, count: usize) {
         .increment(count as u64);
 }
 
-/// A write accepted into a group: its samples by series id, and its outcome so far.
+/// A write accepted into a group: its samples by series id, its outcome so far, and who waits
+/// for the answer.
 struct Admitted {
-    job_index: usize,
+    reply: oneshot::Sender<Result<WriteOutcome, WriteError>>,
     tenant_name: String,
-    entries: Vec<(i64, Vec<(i64, f64)>)>,
+    entries: Vec<wal::Entry>,
     outcome: WriteOutcome,
 }
 
@@ -176,37 +177,28 @@ async fn write_group(
     writes: Vec<WriteJob>,
 ) -> Option<i64> {
     let now = chrono::Utc::now().timestamp_millis();
-    let mut replies: Vec<Option<oneshot::Sender<Result<WriteOutcome, WriteError>>>> =
-        Vec::with_capacity(writes.len());
     let mut admitted = Vec::new();
     // The last accepted sample per series across the whole group, so that two requests in one
     // group are judged in order.
     let mut last: HashMap<i64, (i64, Option<u64>)> = HashMap::new();
-    for (job_index, job) in writes.into_iter().enumerate() {
-        let WriteJob {
-            tenant,
-            series,
-            reply,
-        } = job;
-        replies.push(Some(reply));
+    for WriteJob {
+        tenant,
+        series,
+        reply,
+    } in writes
+    {
         let settings = match inner.limits.get(&inner.pool, tenant).await {
             Ok(Some(settings)) if settings.active => settings,
             Ok(Some(_)) => {
-                let _ = replies[job_index]
-                    .take()
-                    .map(|r| r.send(Err(WriteError::TenantInactive)));
+                let _ = reply.send(Err(WriteError::TenantInactive));
                 continue;
             }
             Ok(None) => {
-                let _ = replies[job_index]
-                    .take()
-                    .map(|r| r.send(Err(WriteError::UnknownTenant)));
+                let _ = reply.send(Err(WriteError::UnknownTenant));
                 continue;
             }
             Err(error) => {
-                let _ = replies[job_index]
-                    .take()
-                    .map(|r| r.send(Err(WriteError::Unavailable(error))));
+                let _ = reply.send(Err(WriteError::Unavailable(error)));
                 continue;
             }
         };
@@ -218,41 +210,34 @@ async fn write_group(
             .try_take(rate, total)
         {
             count_discarded(&settings.name, Reason::RateLimited, total);
-            let _ = replies[job_index].take().map(|r| {
-                r.send(Err(WriteError::RateLimited {
-                    limit: rate,
-                    samples: total,
-                }))
-            });
+            let _ = reply.send(Err(WriteError::RateLimited {
+                limit: rate,
+                samples: total,
+            }));
             continue;
         }
         match admit(inner, tenant, &settings, series, now, &mut last).await {
             Ok((entries, outcome)) => admitted.push(Admitted {
-                job_index,
+                reply,
                 tenant_name: settings.name,
                 entries,
                 outcome,
             }),
             Err(error) => {
-                let _ = replies[job_index]
-                    .take()
-                    .map(|r| r.send(Err(WriteError::Unavailable(error))));
+                let _ = reply.send(Err(WriteError::Unavailable(error)));
             }
         }
     }
 
-    let entries: Vec<wal::Entry> = admitted
-        .iter()
-        .flat_map(|a| a.entries.iter().cloned())
-        .collect();
-    let samples: usize = entries.iter().map(|(_, s)| s.len()).sum();
+    let entries = admitted.iter().flat_map(|a| &a.entries);
+    let samples: usize = entries.clone().map(|(_, s)| s.len()).sum();
     let mut log_id = None;
     if samples > 0 {
         match db::append_log(
             &inner.pool,
             inner.config.writer_id,
             samples,
-            &wal::encode(&entries),
+            &wal::encode(entries.clone()),
         )
         .await
         {
@@ -262,13 +247,13 @@ async fn write_group(
                 let message = error.to_string();
                 for a in admitted {
                     let error = WriteError::Unavailable(sqlx::Error::Protocol(message.clone()));
-                    let _ = replies[a.job_index].take().map(|r| r.send(Err(error)));
+                    let _ = a.reply.send(Err(error));
                 }
                 return None;
             }
         }
         let mut head = inner.head.write().unwrap();
-        for (id, samples) in &entries {
+        for (id, samples) in entries {
             for &(timestamp, value) in samples {
                 // Checked in `admit`: cannot fail.
                 let _ = head.append(*id, timestamp, value);
@@ -281,7 +266,7 @@ async fn write_group(
         for (reason, (count, _)) in &a.outcome.discarded {
             count_discarded(&a.tenant_name, *reason, *count);
         }
-        let _ = replies[a.job_index].take().map(|r| r.send(Ok(a.outcome)));
+        let _ = a.reply.send(Ok(a.outcome));
     }
     log_id
 }
@@ -428,14 +413,8 @@ async fn resolve_series(
     }
     let created: HashSet<u64> = to_create.iter().map(|(l, _)| l.fingerprint()).collect();
     if !to_create.is_empty() {
-        db::create_series(&inner.pool, tenant, &to_create).await?;
-        let created: Vec<u64> = created.iter().copied().collect();
-        found.extend(
-            db::find_series(&inner.pool, tenant, &created)
-                .await?
-                .into_iter()
-                .map(|r| (r.labels.fingerprint(), r)),
-        );
+        let rows = db::create_series(&inner.pool, tenant, &to_create).await?;
+        found.extend(rows.into_iter().map(|r| (r.labels.fingerprint(), r)));
     }
     let mut head = inner.head.write().unwrap();
     for i in unknown {

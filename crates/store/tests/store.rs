@@ -316,104 +316,62 @@ async fn label_matchers_select_as_prometheus_does(pool: PgPool) {
         ));
     }
     store.write(acme, batch).await.unwrap();
-    let names = |found: Vec<(String, Vec<(i64, f64)>)>| {
-        found.into_iter().map(|(n, _)| n).collect::<Vec<_>>()
+    let total = Matcher::equal("__name__", "http_requests_total");
+    let selected = |matchers: Vec<Matcher>| {
+        let store = &store;
+        async move {
+            read(store, acme, &matchers)
+                .await
+                .into_iter()
+                .map(|(n, _)| n)
+                .collect::<Vec<_>>()
+        }
     };
-    let m = |name| Matcher::equal("__name__", name);
     assert_eq!(
-        names(
-            read(
-                &store,
-                acme,
-                &[m("http_requests_total"), Matcher::equal("job", "api")]
-            )
+        selected(vec![total.clone(), Matcher::equal("job", "api")])
             .await
-        )
-        .len(),
+            .len(),
         2
     );
     assert_eq!(
-        names(
-            read(
-                &store,
-                acme,
-                &[m("http_requests_total"), Matcher::not_equal("code", "200")]
-            )
+        selected(vec![total.clone(), Matcher::not_equal("code", "200")])
             .await
-        )
-        .len(),
+            .len(),
         2
     );
     assert_eq!(
-        names(
-            read(
-                &store,
-                acme,
-                &[m("http_requests_total"), Matcher::equal("code", "")]
-            )
-            .await
-        ),
+        selected(vec![total.clone(), Matcher::equal("code", "")]).await,
         vec!["http_requests_total{job=\"web\"}"],
         "an empty matcher selects series without the label"
     );
     assert_eq!(
-        names(
-            read(
-                &store,
-                acme,
-                &[
-                    m("http_requests_total"),
-                    Matcher::regex("code", "5..").unwrap()
-                ]
-            )
+        selected(vec![total.clone(), Matcher::regex("code", "5..").unwrap()])
             .await
-        )
-        .len(),
+            .len(),
         1
     );
     assert_eq!(
-        names(
-            read(
-                &store,
-                acme,
-                &[
-                    m("http_requests_total"),
-                    Matcher::regex("code", "5").unwrap()
-                ]
-            )
+        selected(vec![total.clone(), Matcher::regex("code", "5").unwrap()])
             .await
-        )
-        .len(),
+            .len(),
         0,
         "anchored"
     );
     assert_eq!(
-        names(
-            read(
-                &store,
-                acme,
-                &[
-                    m("http_requests_total"),
-                    Matcher::not_regex("job", "a.*").unwrap()
-                ]
-            )
-            .await
-        )
+        selected(vec![
+            total.clone(),
+            Matcher::not_regex("job", "a.*").unwrap()
+        ])
+        .await
         .len(),
         2
     );
     assert_eq!(
-        names(
-            read(
-                &store,
-                acme,
-                &[
-                    Matcher::regex("__name__", "http_.*").unwrap(),
-                    Matcher::equal("job", "web")
-                ]
-            )
-            .await
-        )
+        selected(vec![
+            Matcher::regex("__name__", "http_.*").unwrap(),
+            Matcher::equal("job", "web")
+        ])
+        .await
         .len(),
         2
     );

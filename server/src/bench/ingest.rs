@@ -20,7 +20,10 @@ use crate::{
     settings::Settings,
     startup::Application,
 };
-use app::ssr::{request::RequestMeta, scope::{Scope, TokenScope}};
+use app::ssr::{
+    request::RequestMeta,
+    scope::{Scope, TokenScope},
+};
 
 pub struct Options {
     pub series: usize,
@@ -56,7 +59,10 @@ fn workload(options: &Options, metric: &str, start_ms: i64) -> Vec<Vec<(usize, V
             let count = series.len();
             let timeseries = series
                 .map(|s| {
-                    let label = |n: &str, v: String| Label { name: n.into(), value: v };
+                    let label = |n: &str, v: String| Label {
+                        name: n.into(),
+                        value: v,
+                    };
                     // A counter that grows by a little each scrape, like most real series.
                     let value = (round * (1 + s % 7)) as f64 + (s % 3) as f64 * 0.5;
                     TimeSeries {
@@ -71,7 +77,10 @@ fn workload(options: &Options, metric: &str, start_ms: i64) -> Vec<Vec<(usize, V
                     }
                 })
                 .collect();
-            let body = encode(&WriteRequest { timeseries, metadata: vec![] });
+            let body = encode(&WriteRequest {
+                timeseries,
+                metadata: vec![],
+            });
             senders[block % options.concurrency].push((count, body));
         }
     }
@@ -123,11 +132,19 @@ async fn send(target: &Target, senders: Vec<Vec<(usize, Vec<u8>)>>, rate: Option
     }
     let seconds = started.elapsed().as_secs_f64();
     latencies.sort();
-    Measured { samples: samples - failed, seconds, p50: millis(percentile(&latencies, 0.5)), p99: millis(percentile(&latencies, 0.99)), failed }
+    Measured {
+        samples: samples - failed,
+        seconds,
+        p50: millis(percentile(&latencies, 0.5)),
+        p99: millis(percentile(&latencies, 0.99)),
+        failed,
+    }
 }
 
 fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 fn directory_size(path: &Path) -> u64 {
@@ -162,7 +179,10 @@ async fn start_prometheus(binary: &str, dir: &Path) -> anyhow::Result<Prometheus
     let port = free_port()?;
     std::fs::create_dir_all(dir)?;
     let config = dir.join("prometheus.yml");
-    std::fs::write(&config, "global: {scrape_interval: 15s}\nscrape_configs: []\n")?;
+    std::fs::write(
+        &config,
+        "global: {scrape_interval: 15s}\nscrape_configs: []\n",
+    )?;
     let data = dir.join("data");
     let child = Command::new(binary)
         .arg(format!("--config.file={}", config.display()))
@@ -176,7 +196,10 @@ async fn start_prometheus(binary: &str, dir: &Path) -> anyhow::Result<Prometheus
         .with_context(|| format!("starting {binary} (apt-get install prometheus)"))?;
     let prometheus = Prometheus { child, port, data };
     for _ in 0..200 {
-        if reqwest::get(format!("http://127.0.0.1:{port}/-/ready")).await.is_ok_and(|r| r.status().is_success()) {
+        if reqwest::get(format!("http://127.0.0.1:{port}/-/ready"))
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
             return Ok(prometheus);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -185,7 +208,8 @@ async fn start_prometheus(binary: &str, dir: &Path) -> anyhow::Result<Prometheus
 }
 
 pub async fn run(settings: &Settings, pool: &sqlx::PgPool, options: Options) -> anyhow::Result<()> {
-    if options.concurrency == 0 || options.batch == 0 || options.series == 0 || options.samples == 0 {
+    if options.concurrency == 0 || options.batch == 0 || options.series == 0 || options.samples == 0
+    {
         bail!("--series, --samples, --batch and --concurrency must be at least 1");
     }
     let scratch = tempfile_dir()?;
@@ -200,21 +224,38 @@ pub async fn run(settings: &Settings, pool: &sqlx::PgPool, options: Options) -> 
     let system = Scope::system(RequestMeta::default());
     let admin = system.require_admin().map_err(|e| anyhow::anyhow!("{e}"))?;
     let name = format!("bench-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    let tenant = app::admin::tenants::repo::create_tenant(&admin, pool, &name).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let tenant = app::admin::tenants::repo::create_tenant(&admin, pool, &name)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     sqlx::query("insert into tenant_limits (tenant_id, max_series, max_samples_per_second) values ($1, 10000000, 100000000)")
         .bind(tenant.id)
         .execute(pool)
         .await?;
-    let token = app::admin::tokens::repo::create_token(&admin, pool, tenant.id, "bench", &[TokenScope::Ingest], None)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?
-        .secret;
-    let mut targets = vec![Target { name: "Meridian", url: format!("http://127.0.0.1:{port}/api/v1/write"), token: Some(token) }];
+    let token = app::admin::tokens::repo::create_token(
+        &admin,
+        pool,
+        tenant.id,
+        "bench",
+        &[TokenScope::Ingest],
+        None,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?
+    .secret;
+    let mut targets = vec![Target {
+        name: "Meridian",
+        url: format!("http://127.0.0.1:{port}/api/v1/write"),
+        token: Some(token),
+    }];
     let prometheus = if options.prometheus.is_empty() {
         None
     } else {
         let p = start_prometheus(&options.prometheus, &scratch.join("prometheus")).await?;
-        targets.push(Target { name: "Prometheus", url: format!("http://127.0.0.1:{}/api/v1/write", p.port), token: None });
+        targets.push(Target {
+            name: "Prometheus",
+            url: format!("http://127.0.0.1:{}/api/v1/write", p.port),
+            token: None,
+        });
         Some(p)
     };
 
@@ -228,7 +269,11 @@ pub async fn run(settings: &Settings, pool: &sqlx::PgPool, options: Options) -> 
     for target in &targets {
         let load = workload(&options, "bench_full_total", start_ms);
         let measured = send(target, load, None).await;
-        eprintln!("{}: {:.0} samples/s", target.name, measured.samples as f64 / measured.seconds);
+        eprintln!(
+            "{}: {:.0} samples/s",
+            target.name,
+            measured.samples as f64 / measured.seconds
+        );
         full.push(measured);
     }
     let half_rate = full[0].samples as f64 / full[0].seconds / 2.0;
@@ -239,10 +284,17 @@ pub async fn run(settings: &Settings, pool: &sqlx::PgPool, options: Options) -> 
     }
 
     // Bytes per sample after compaction, both runs' samples on each side.
-    store.checkpoint().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    store
+        .checkpoint()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     // PostgreSQL's compaction: the checkpoint's updates and deletes leave dead tuples that
     // VACUUM reclaims (FULL rewrites the series table, like a compacted block).
-    for statement in ["vacuum full metric_series", "vacuum metric_ingest_log", "vacuum metric_chunk"] {
+    for statement in [
+        "vacuum full metric_series",
+        "vacuum metric_ingest_log",
+        "vacuum metric_chunk",
+    ] {
         sqlx::query(statement).execute(pool).await?;
     }
     let meridian_bytes: i64 = sqlx::query_scalar(
@@ -251,13 +303,25 @@ pub async fn run(settings: &Settings, pool: &sqlx::PgPool, options: Options) -> 
     )
     .fetch_one(pool)
     .await?;
-    let stored: i64 = sqlx::query_scalar("select coalesce(sum(samples), 0)::bigint from metric_chunk").fetch_one(pool).await?;
+    let stored: i64 =
+        sqlx::query_scalar("select coalesce(sum(samples), 0)::bigint from metric_chunk")
+            .fetch_one(pool)
+            .await?;
     let mut sizes = vec![(meridian_bytes as f64, stored as f64)];
     if let Some(p) = &prometheus {
         let client = reqwest::Client::new();
-        let answer: serde_json::Value =
-            client.post(format!("http://127.0.0.1:{}/api/v1/admin/tsdb/snapshot", p.port)).send().await?.json().await?;
-        let snapshot = answer["data"]["name"].as_str().context("Prometheus answered no snapshot name")?;
+        let answer: serde_json::Value = client
+            .post(format!(
+                "http://127.0.0.1:{}/api/v1/admin/tsdb/snapshot",
+                p.port
+            ))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let snapshot = answer["data"]["name"]
+            .as_str()
+            .context("Prometheus answered no snapshot name")?;
         let bytes = directory_size(&p.data.join("snapshots").join(snapshot));
         let samples = (full[1].samples + half[1].samples) as f64;
         sizes.push((bytes as f64, samples));
@@ -292,7 +356,8 @@ pub async fn run(settings: &Settings, pool: &sqlx::PgPool, options: Options) -> 
 }
 
 fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
-    let dir = std::env::temp_dir().join(format!("meridian-bench-{}", uuid::Uuid::new_v4().simple()));
+    let dir =
+        std::env::temp_dir().join(format!("meridian-bench-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
 }

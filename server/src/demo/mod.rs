@@ -15,7 +15,7 @@ use app::{
 
 /// Known to anyone who reads this file: demo mode only.
 pub const DEMO_PASSWORD: &str = "meridian-demo-password";
-pub const TENANTS: [&str; 3] = ["acme", "globex", "initech"];
+const TENANTS: [&str; 3] = ["acme", "globex", "initech"];
 const USERS: [(&str, &str, Option<&str>); 5] = [
     ("admin@meridian.demo", "admin", None),
     ("manager@meridian.demo", "manager", None),
@@ -24,19 +24,20 @@ const USERS: [(&str, &str, Option<&str>); 5] = [
     ("viewer@globex.demo", "tenant-viewer", Some("globex")),
 ];
 
-pub async fn seed(state: &AppState) -> Result<(), AppError> {
+/// Creates the demo tenants and users that are missing; answers the tenants (id, name).
+pub async fn seed(state: &AppState) -> Result<Vec<(uuid::Uuid, String)>, AppError> {
     let scope = Scope::system(RequestMeta {
         user_agent: "meridian-demo".into(),
         ..RequestMeta::default()
     });
     let admin = scope.require_admin()?;
+    let mut demo_tenants = Vec::with_capacity(TENANTS.len());
     for name in TENANTS {
-        if tenants::find_tenant_by_name(&scope, &state.pool, name)
-            .await?
-            .is_none()
-        {
-            tenants::create_tenant(&admin, &state.pool, name).await?;
-        }
+        let tenant = match tenants::find_tenant_by_name(&scope, &state.pool, name).await? {
+            Some(tenant) => tenant,
+            None => tenants::create_tenant(&admin, &state.pool, name).await?,
+        };
+        demo_tenants.push((tenant.id, tenant.name));
     }
     let existing: Vec<String> = users::list_users(&admin, &state.pool)
         .await?
@@ -47,16 +48,13 @@ pub async fn seed(state: &AppState) -> Result<(), AppError> {
         if existing.iter().any(|e| e.eq_ignore_ascii_case(email)) {
             continue;
         }
-        let tenant_id = match tenant {
-            Some(name) => tenants::find_tenant_by_name(&scope, &state.pool, name)
-                .await?
-                .map(|t| t.id.to_string()),
-            None => None,
-        };
+        let tenant_id = tenant
+            .and_then(|name| demo_tenants.iter().find(|(_, n)| n == name))
+            .map(|(id, _)| id.to_string());
         let change = UserChange::parse(email, "", role, &tenant_id.unwrap_or_default(), "")?;
         users::create_user(&admin, &state.pool, change, DEMO_PASSWORD.to_string()).await?;
     }
-    Ok(())
+    Ok(demo_tenants)
 }
 
 /// The lines printed at start in demo mode.

@@ -4,19 +4,7 @@ use std::process::Command;
 
 use sqlx::{Connection, PgConnection};
 
-fn server() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
-    for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("MERIDIAN_")) {
-        command.env_remove(name);
-    }
-    command
-}
-
-fn database_url(name: &str) -> String {
-    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL names the test server");
-    let (server, _) = base.rsplit_once('/').unwrap();
-    format!("{server}/{name}")
-}
+use crate::helpers::{database_url, server};
 
 #[test]
 fn help_lists_the_subcommands_and_settings() {
@@ -254,7 +242,13 @@ fn admin_commands_create_what_scripts_need() {
 #[tokio::test]
 async fn import_loads_a_json_lines_file_or_nothing_when_a_line_is_bad() {
     let name = format!("meridian_cli_{}", uuid::Uuid::new_v4().simple());
-    let run = |args: &[&str]| server().env("MERIDIAN_DATABASE_URL", database_url(&name)).args(args).output().unwrap();
+    let run = |args: &[&str]| {
+        server()
+            .env("MERIDIAN_DATABASE_URL", database_url(&name))
+            .args(args)
+            .output()
+            .unwrap()
+    };
     assert!(run(&["tenant", "create", "lab"]).status.success());
     // The file's samples are from 2023: keep them (the server's retention would remove them).
     let mut conn = PgConnection::connect(&database_url(&name)).await.unwrap();
@@ -271,7 +265,10 @@ async fn import_loads_a_json_lines_file_or_nothing_when_a_line_is_bad() {
     let output = run(&["import", good.to_str().unwrap(), "--tenant", "lab"]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
-    assert!(stderr.contains("Imported 2 series, 3 samples in 2 chunks."), "{stderr}");
+    assert!(
+        stderr.contains("Imported 2 series, 3 samples in 2 chunks."),
+        "{stderr}"
+    );
 
     let bad = dir.path().join("bad.jsonl");
     std::fs::write(
@@ -282,13 +279,33 @@ async fn import_loads_a_json_lines_file_or_nothing_when_a_line_is_bad() {
     let output = run(&["import", bad.to_str().unwrap(), "--tenant", "lab"]);
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("bad.jsonl line 2: samples[0]: not a number"), "{stderr}");
+    assert!(
+        stderr.contains("bad.jsonl line 2: samples[0]: not a number"),
+        "{stderr}"
+    );
     let output = run(&["import", bad.to_str().unwrap(), "--tenant", "nobody"]);
-    assert!(String::from_utf8_lossy(&output.stderr).contains("--tenant: no tenant named \"nobody\""));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("--tenant: no tenant named \"nobody\"")
+    );
 
-    let series: Vec<String> = sqlx::query_scalar("select name || labels::text from metric_series order by 1").fetch_all(&mut conn).await.unwrap();
-    assert_eq!(series, ["temp_celsius{\"room\": \"a\"}", "temp_celsius{\"room\": \"b\"}"], "nothing of the bad file");
-    let kind: String = sqlx::query_scalar("select type from metric_metadata where metric = 'temp_celsius'").fetch_one(&mut conn).await.unwrap();
+    let series: Vec<String> =
+        sqlx::query_scalar("select name || labels::text from metric_series order by 1")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(
+        series,
+        [
+            "temp_celsius{\"room\": \"a\"}",
+            "temp_celsius{\"room\": \"b\"}"
+        ],
+        "nothing of the bad file"
+    );
+    let kind: String =
+        sqlx::query_scalar("select type from metric_metadata where metric = 'temp_celsius'")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
     assert_eq!(kind, "gauge");
     conn.close().await.unwrap();
 }

@@ -30,7 +30,7 @@ use app::{
 use server::{
     observability::logs::LogLayer,
     settings::{LogFormat, Settings},
-    startup::{app_state, open_store, router, store_config},
+    startup::{app_state, open_store, router, tool_store},
     web::sessions,
 };
 
@@ -77,10 +77,7 @@ impl TestApp {
             .acquire_timeout(Duration::from_millis(300))
             .connect_lazy_with(options);
         let settings = test_settings();
-        let store = store::Store::open_without_replay(
-            pool.clone(),
-            store_config(&settings, uuid::Uuid::new_v4()),
-        );
+        let store = tool_store(&settings, pool.clone());
         let state = app_state(&settings, pool.clone(), "unknown".into(), store).unwrap();
         let store = tower_sessions_sqlx_store::PostgresStore::new(pool.clone());
         Self::serve(state, pool, sessions::layer(store, &settings)).await
@@ -322,4 +319,20 @@ pub fn log_lines_with(correlation_id: &str) -> Vec<serde_json::Value> {
         })
         .filter(|line| line["correlation_id"] == correlation_id)
         .collect()
+}
+
+/// The `server` binary with none of this process' MERIDIAN_* settings.
+pub fn server() -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_server"));
+    for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("MERIDIAN_")) {
+        command.env_remove(name);
+    }
+    command
+}
+
+/// The URL of database `name` on the test server (DATABASE_URL's server).
+pub fn database_url(name: &str) -> String {
+    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL names the test server");
+    let (server, _) = base.rsplit_once('/').unwrap();
+    format!("{server}/{name}")
 }

@@ -1,7 +1,7 @@
 //! Ingestion over HTTP: remote_write with Prometheus' real request bodies, JSON push, the exact
 //! 4xx answers, limits, tenant isolation and durability across a killed server.
 
-use std::{collections::BTreeSet, path::Path, process::Command, time::Duration};
+use std::{collections::BTreeSet, path::Path, time::Duration};
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -12,12 +12,12 @@ use app::ssr::scope::TokenScope;
 use server::ingest::remote_write::{self, Label, Sample, TimeSeries, WriteRequest};
 use store::{Matcher, Store, StoreConfig};
 
-use crate::helpers::{unused_port, TestApp};
+use crate::{
+    helpers::{database_url, server, unused_port, TestApp},
+    metrics::{counter, scrape},
+};
 
-const FIXTURES: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/testdata/remote_write"
-);
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/remote_write");
 
 /// A second replica's view of the store: it sees what the server acknowledged through the log
 /// or the chunks, never through the server's memory.
@@ -137,7 +137,7 @@ async fn real_remote_write_bodies_are_stored_under_the_tokens_tenant(pool: PgPoo
         .len(),
         1
     );
-    let metadata = app_store(&pool).metadata(globex).await.unwrap();
+    let metadata = reader(&pool).metadata(globex).await.unwrap();
     assert_eq!(metadata.len(), families.len());
     let goroutines = metadata
         .iter()
@@ -163,10 +163,6 @@ async fn real_remote_write_bodies_are_stored_under_the_tokens_tenant(pool: PgPoo
         .flat_map(|(l, s)| s.into_iter().map(move |(t, _)| (l.clone(), t)))
         .collect();
     assert_eq!(again, expected);
-}
-
-fn app_store(pool: &PgPool) -> Store {
-    reader(pool)
 }
 
 #[sqlx::test(migrator = "app::ssr::MIGRATOR")]
@@ -321,20 +317,11 @@ fn push_body(name: &str, samples: &[(i64, f64)]) -> Value {
 }
 
 async fn discarded(app: &TestApp, tenant: &str, reason: &str) -> f64 {
-    let body = app.get("/metrics").await.text().await.unwrap();
-    let scrape = prometheus_parse::Scrape::parse(body.lines().map(|l| Ok(l.to_string()))).unwrap();
-    scrape
-        .samples
-        .iter()
-        .filter(|s| s.metric == "meridian_discarded_samples_total")
-        .filter(|s| {
-            s.labels.get("tenant") == Some(tenant) && s.labels.get("reason") == Some(reason)
-        })
-        .map(|s| match s.value {
-            prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Untyped(v) => v,
-            _ => 0.0,
-        })
-        .sum()
+    counter(
+        &scrape(app).await,
+        "meridian_discarded_samples_total",
+        &[("tenant", tenant), ("reason", reason)],
+    )
 }
 
 #[sqlx::test(migrator = "app::ssr::MIGRATOR")]
@@ -394,7 +381,8 @@ async fn push_stores_json_samples_and_limits_answer_429_and_400(pool: PgPool) {
     .execute(&pool)
     .await
     .unwrap();
-    app_store_limits_reload(&app, shop).await;
+    // Limits are cached for a minute: tell the server they changed.
+    app.store.limits_changed(shop);
     let eight: Vec<(i64, f64)> = (1..=8).map(|i| (now + i, i as f64)).collect();
     assert_eq!(
         push(push_body("orders_total", &eight))
@@ -421,22 +409,10 @@ async fn push_stores_json_samples_and_limits_answer_429_and_400(pool: PgPool) {
     assert_eq!(body, "1 of 2 samples were not stored: series_limit (1): per-tenant series limit max_series=2 reached; series b{} refused\n");
 }
 
-/// Limits are cached for a minute; a test that changes them restarts nothing, so it waits for
-/// the server to read them again by asking through a fresh tenant cache: the app's store.
-async fn app_store_limits_reload(app: &TestApp, tenant: Uuid) {
-    app.store.limits_changed(tenant);
-}
-
 /// Starts the release binary on the test database; answers the child and its address.
 fn start_server(database: &str, data_dir: &Path, port: u16) -> std::process::Child {
-    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL names the test server");
-    let (server, _) = base.rsplit_once('/').unwrap();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
-    for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("MERIDIAN_")) {
-        command.env_remove(name);
-    }
-    command
-        .env("MERIDIAN_DATABASE_URL", format!("{server}/{database}"))
+    server()
+        .env("MERIDIAN_DATABASE_URL", database_url(database))
         .env("MERIDIAN_LISTEN", format!("127.0.0.1:{port}"))
         .env("MERIDIAN_DATA_DIR", data_dir)
         .env(

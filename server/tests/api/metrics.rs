@@ -3,7 +3,7 @@ use sqlx::PgPool;
 
 use crate::helpers::TestApp;
 
-async fn scrape(app: &TestApp) -> Scrape {
+pub async fn scrape(app: &TestApp) -> Scrape {
     let response = app.get("/metrics").await;
     assert_eq!(response.status(), 200);
     let content_type = response.headers()["content-type"]
@@ -19,17 +19,30 @@ async fn scrape(app: &TestApp) -> Scrape {
         .expect("/metrics is Prometheus text")
 }
 
-fn requests_total(scrape: &Scrape, route: &str, status: &str) -> f64 {
+/// The sum of a counter's samples that carry every one of `labels`.
+pub fn counter(scrape: &Scrape, metric: &str, labels: &[(&str, &str)]) -> f64 {
     scrape
         .samples
         .iter()
-        .filter(|s| s.metric == "meridian_http_requests_total")
-        .filter(|s| s.labels.get("route") == Some(route) && s.labels.get("status") == Some(status))
+        .filter(|s| s.metric == metric)
+        .filter(|s| {
+            labels
+                .iter()
+                .all(|(name, value)| s.labels.get(name) == Some(*value))
+        })
         .map(|s| match s.value {
             Value::Counter(v) | Value::Untyped(v) => v,
             ref other => panic!("unexpected value {other:?}"),
         })
         .sum()
+}
+
+fn requests_total(scrape: &Scrape, route: &str, status: &str) -> f64 {
+    counter(
+        scrape,
+        "meridian_http_requests_total",
+        &[("route", route), ("status", status)],
+    )
 }
 
 #[sqlx::test(migrator = "app::ssr::MIGRATOR")]

@@ -47,6 +47,12 @@ ensure_browser() {
   fi
 }
 
+# Debian's Prometheus: the peer of the remote_write test and the ingest benchmark. Its package
+# would start a service where systemd runs; tests start their own on free ports.
+ensure_prometheus() {
+  [ -x /usr/bin/prometheus ] || { step "Installing Prometheus"; apt_install prometheus; }
+}
+
 pg_answers() { (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; }
 
 # The tests need PostgreSQL on 127.0.0.1:5432 with trust authentication for `postgres`.

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod components;
 pub mod error;
 pub mod health;
+pub mod scrape;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 pub mod url;
@@ -23,6 +24,7 @@ use audit::AuditRoute;
 use auth::{get_current_user, LoginPage, RequireRole, UserResource};
 use components::{AppHeader, NotFound};
 use health::HomePage;
+use scrape::ScrapeJobsPage;
 
 /// The HTML document around every page; the server renders it, the browser hydrates `App`.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -64,6 +66,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=|| view! { <RequireRole><HomePage/></RequireRole> } ssr=SsrMode::Async/>
                     <Route path=path!("login") view=LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("audit") view=AuditRoute ssr=SsrMode::Async/>
+                    <Route path=path!("scrape") view=|| view! { <RequireRole><ScrapeJobsPage/></RequireRole> } ssr=SsrMode::Async/>
                     <Route path=path!("admin") view=|| view! { <AdminLayout><Redirect path="/admin/tenants"/></AdminLayout> } ssr=SsrMode::Async/>
                     <Route path=path!("admin/tenants") view=|| view! { <AdminLayout><TenantsPage/></AdminLayout> } ssr=SsrMode::Async/>
                     <Route path=path!("admin/users") view=|| view! { <AdminLayout><UsersPage/></AdminLayout> } ssr=SsrMode::Async/>

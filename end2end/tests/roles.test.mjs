@@ -23,10 +23,10 @@ describe('roles, administration and the audit trail', () => {
 
   test('each role sees the navigation it may use', async () => {
     for (const [role, email, expected] of [
-      ['admin', USERS.admin, ['Status', 'Audit', 'Admin']],
-      ['manager', USERS.manager, ['Status', 'Audit']],
-      ['editor', USERS.editor, ['Status', 'Audit']],
-      ['viewer', USERS.viewer, ['Status', 'Audit']],
+      ['admin', USERS.admin, ['Status', 'Scrape jobs', 'Audit', 'Admin']],
+      ['manager', USERS.manager, ['Status', 'Scrape jobs', 'Audit']],
+      ['editor', USERS.editor, ['Status', 'Scrape jobs', 'Audit']],
+      ['viewer', USERS.viewer, ['Status', 'Scrape jobs', 'Audit']],
     ]) {
       const { page, problems, close } = await openPage(browser);
       await login(page, server.baseUrl, email);

@@ -176,6 +176,11 @@ pub struct Settings {
     )]
     pub data_dir: PathBuf,
 
+    /// Scrape this server's own /metrics into the `system` tenant (job "meridian", every 15 s).
+    #[arg(long, env = "MERIDIAN_SELF_SCRAPE", value_parser = BoolishValueParser::new(), default_value = "true",
+          action = clap::ArgAction::Set, global = true)]
+    pub self_scrape: bool,
+
     /// Days of samples a tenant keeps unless its own limit says otherwise.
     #[arg(long, env = "MERIDIAN_RETENTION_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..), global = true)]
     pub retention_days: u32,

@@ -64,10 +64,16 @@ impl Application {
         );
         passwords::warm_up();
         let metric_store = state.store.clone();
+        let scrape_state = state.clone();
         let router = router(state, sessions::layer(store, settings));
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("cannot listen on {} (MERIDIAN_LISTEN)", settings.listen))?;
+        let self_target = settings
+            .self_scrape
+            .then(|| listener.local_addr().map(self_scrape_target))
+            .transpose()?;
+        crate::scrape::start(scrape_state, self_target);
         Ok(Application {
             listener,
             router,
@@ -104,6 +110,17 @@ impl Application {
         }
         Ok(served?)
     }
+}
+
+/// Where this server's /metrics is reached from itself: the listen address, or loopback when it
+/// listens on every interface.
+fn self_scrape_target(address: std::net::SocketAddr) -> String {
+    let ip = match address.ip() {
+        ip if ip.is_unspecified() && ip.is_ipv4() => std::net::Ipv4Addr::LOCALHOST.into(),
+        ip if ip.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        ip => ip,
+    };
+    std::net::SocketAddr::new(ip, address.port()).to_string()
 }
 
 /// Finds (or starts) the database, creates it when missing and applies the migrations.
@@ -200,6 +217,7 @@ pub fn app_state(
         installation_id,
         auth: Arc::new(auth),
         store,
+        scrape: Arc::default(),
     })
 }
 

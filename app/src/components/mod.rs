@@ -35,6 +35,7 @@ pub fn AppHeader() -> impl IntoView {
                         view! {
                             <nav class="main-nav" aria-label="Main">
                                 <A href="/" exact=true>"Status"</A>
+                                <A href="/scrape">"Scrape jobs"</A>
                                 <A href="/audit">"Audit"</A>
                                 {admin.then(|| view! { <A href="/admin">"Admin"</A> })}
                             </nav>

@@ -35,6 +35,8 @@ pub struct AppState {
     pub auth: Arc<AuthConfig>,
     /// The metric store (crates/store): ingestion writes to it, queries read from it.
     pub store: store::Store,
+    /// Shared with the scraper: target health, and the signal that jobs changed.
+    pub scrape: Arc<crate::scrape::runtime::ScrapeRuntime>,
 }
 
 /// How logins, sessions and tokens behave; from the `MERIDIAN_*` settings.

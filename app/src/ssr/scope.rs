@@ -145,6 +145,37 @@ impl Scope {
         }
     }
 
+    /// May this scope change a tenant's configuration (scrape jobs, later rules and dashboards)?
+    /// Admins may change any; a tenant editor or a token with `write` only its own tenant.
+    pub fn require_editor(&self, tenant: Uuid) -> Result<(), AppError> {
+        let own = self.home_tenant == Some(tenant);
+        match (&self.actor, self.role) {
+            (Actor::System, _) | (_, Some(Role::Admin)) => Ok(()),
+            (Actor::User { .. }, Some(Role::TenantEditor)) if own => Ok(()),
+            (Actor::Token { .. }, _) if own && self.token_scopes.contains(&TokenScope::Write) => {
+                Ok(())
+            }
+            _ if !self.sees_tenant(tenant) => Err(AppError::NotFound),
+            _ => Err(AppError::Forbidden),
+        }
+    }
+
+    /// The tenant a new configuration item goes to. A tenant editor or token always gets its own
+    /// tenant (naming another answers 404, as that tenant does not exist for it); only an admin
+    /// chooses, and must.
+    pub fn tenant_to_edit(&self, requested: Option<Uuid>) -> Result<Uuid, AppError> {
+        let tenant = match (self.home_tenant, requested) {
+            (Some(home), None) => home,
+            (_, Some(tenant)) => tenant,
+            (None, None) if self.require_admin().is_ok() => {
+                return Err(AppError::invalid("tenant", "choose a tenant"))
+            }
+            (None, None) => return Err(AppError::Forbidden),
+        };
+        self.require_editor(tenant)?;
+        Ok(tenant)
+    }
+
     /// Opens a transaction that acts as `meridian_app` and sees only this scope's tenants.
     pub async fn begin(&self, pool: &PgPool) -> Result<ScopedTx<'_>, sqlx::Error> {
         let mut tx = pool.begin().await?;

@@ -91,6 +91,15 @@ impl PrivateCluster {
 
     /// Stops the cluster if this process started it; a fast shutdown, as on SIGINT.
     pub fn stop(&self) -> anyhow::Result<()> {
+        self.stop_with("fast")
+    }
+
+    /// Stops it as a crash would: no checkpoint, so the next start recovers from the WAL.
+    pub fn stop_immediately(&self) -> anyhow::Result<()> {
+        self.stop_with("immediate")
+    }
+
+    fn stop_with(&self, mode: &str) -> anyhow::Result<()> {
         if !self.started_here {
             return Ok(());
         }
@@ -100,7 +109,7 @@ impl PrivateCluster {
                 "-D".as_ref(),
                 self.data_dir.as_os_str(),
                 "-m".as_ref(),
-                "fast".as_ref(),
+                mode.as_ref(),
                 "-w".as_ref(),
                 "stop".as_ref(),
             ],

@@ -92,6 +92,7 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = format!("http://{}", listener.local_addr().unwrap());
         let store = state.store.clone();
+        server::scrape::start(state.clone(), None);
         let app = router(state, layer);
         tokio::spawn(async move {
             axum::serve(

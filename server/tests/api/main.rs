@@ -11,4 +11,5 @@ mod helpers;
 mod ingest;
 mod metrics;
 mod pages;
+mod scrape;
 mod tenancy;

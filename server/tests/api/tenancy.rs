@@ -22,9 +22,10 @@ enum Who {
     ViewerA,
     TokenReadA,
     TokenIngestA,
+    TokenWriteA,
 }
 
-const EVERYONE: [Who; 8] = [
+const EVERYONE: [Who; 9] = [
     Who::Anonymous,
     Who::Admin,
     Who::Manager,
@@ -33,11 +34,15 @@ const EVERYONE: [Who; 8] = [
     Who::ViewerA,
     Who::TokenReadA,
     Who::TokenIngestA,
+    Who::TokenWriteA,
 ];
 
 impl Who {
     fn has_session(self) -> bool {
-        !matches!(self, Who::Anonymous | Who::TokenReadA | Who::TokenIngestA)
+        !matches!(
+            self,
+            Who::Anonymous | Who::TokenReadA | Who::TokenIngestA | Who::TokenWriteA
+        )
     }
     fn email(self) -> &'static str {
         match self {
@@ -70,6 +75,14 @@ enum Rule {
     ReadOne,
     /// REST for admins only.
     RestAdmin,
+    /// Server functions that change a tenant's configuration: admins anywhere, tenant editors
+    /// in their own tenant.
+    EditorFn,
+    /// REST creation of configuration: admins, tenant editors and `write` tokens get as far as
+    /// the body check (the matrix posts a form, not JSON).
+    Edit(u16),
+    /// REST changes of one configuration item, with the status a permitted caller gets.
+    EditOne(u16),
     /// Ingestion: only a token with `ingest`, which then meets the body check (the matrix
     /// posts a form, not samples).
     Ingest(u16),
@@ -79,7 +92,12 @@ enum Rule {
 fn expected(rule: Rule, who: Who, own: bool) -> u16 {
     let tenant_bound = matches!(
         who,
-        Who::ManagerOfA | Who::EditorA | Who::ViewerA | Who::TokenReadA
+        Who::ManagerOfA
+            | Who::EditorA
+            | Who::ViewerA
+            | Who::TokenReadA
+            | Who::TokenIngestA
+            | Who::TokenWriteA
     );
     match rule {
         Rule::Public(status) => status,
@@ -109,18 +127,37 @@ fn expected(rule: Rule, who: Who, own: bool) -> u16 {
         },
         Rule::Read => match who {
             Who::Anonymous => 401,
-            Who::TokenIngestA => 403,
+            Who::TokenIngestA | Who::TokenWriteA => 403,
             _ => 200,
         },
         Rule::ReadOne => match who {
             Who::Anonymous => 401,
-            Who::TokenIngestA => 403,
+            Who::TokenIngestA | Who::TokenWriteA => 403,
             _ if tenant_bound && !own => 404,
             _ => 200,
         },
         Rule::Ingest(body_status) => match who {
             Who::Anonymous => 401,
             Who::TokenIngestA => body_status,
+            _ => 403,
+        },
+        Rule::EditorFn => match who {
+            Who::Admin => 200,
+            Who::EditorA if own => 200,
+            w if !w.has_session() => 401,
+            _ if tenant_bound && !own => 404,
+            _ => 403,
+        },
+        Rule::Edit(ok) => match who {
+            Who::Anonymous => 401,
+            Who::Admin | Who::EditorA | Who::TokenWriteA => ok,
+            _ => 403,
+        },
+        Rule::EditOne(ok) => match who {
+            Who::Anonymous => 401,
+            Who::Admin => ok,
+            Who::EditorA | Who::TokenWriteA if own => ok,
+            _ if tenant_bound && !own => 404,
             _ => 403,
         },
         Rule::RestAdmin => match who {
@@ -138,6 +175,7 @@ fn matrix() -> Vec<(&'static str, &'static str, Rule)> {
         ("GET", "/", Rule::Page),
         ("GET", "/login", Rule::Public(200)),
         ("GET", "/audit", Rule::Page),
+        ("GET", "/scrape", Rule::Page),
         ("GET", "/admin", Rule::AdminPage(302)),
         ("GET", "/admin/tenants", Rule::AdminPage(200)),
         ("GET", "/admin/users", Rule::AdminPage(200)),
@@ -160,12 +198,22 @@ fn matrix() -> Vec<(&'static str, &'static str, Rule)> {
         ("POST", "/rpc/list_tokens", Rule::AdminOnly),
         ("POST", "/rpc/create_token", Rule::AdminOnly),
         ("POST", "/rpc/revoke_token", Rule::AdminOnly),
+        ("POST", "/rpc/list_scrape_jobs", Rule::SignedIn),
+        ("POST", "/rpc/create_scrape_job", Rule::EditorFn),
+        ("POST", "/rpc/update_scrape_job", Rule::EditorFn),
+        ("POST", "/rpc/delete_scrape_job", Rule::EditorFn),
         ("POST", "/api/v1/auth/token", Rule::Public(401)),
         ("GET", "/api/v1/audit/verify", Rule::RestAdmin),
         ("GET", "/api/v1/audit/events", Rule::Read),
         ("GET", "/api/v1/audit/events/{id}", Rule::ReadOne),
         ("GET", "/api/v1/tenants", Rule::Read),
         ("GET", "/api/v1/tenants/{id}", Rule::ReadOne),
+        ("GET", "/api/v1/scrape-jobs", Rule::Read),
+        ("POST", "/api/v1/scrape-jobs", Rule::Edit(400)),
+        ("GET", "/api/v1/scrape-jobs/{id}", Rule::ReadOne),
+        ("PUT", "/api/v1/scrape-jobs/{id}", Rule::EditOne(400)),
+        ("DELETE", "/api/v1/scrape-jobs/{id}", Rule::EditOne(204)),
+        ("GET", "/api/v1/targets", Rule::Read),
         ("POST", "/api/v1/write", Rule::Ingest(415)),
         ("POST", "/api/v1/push", Rule::Ingest(400)),
         ("GET", "/audit/export.csv", Rule::Read),
@@ -230,6 +278,24 @@ struct Fixture {
     event_b: i64,
     token_read: String,
     token_ingest: String,
+    token_write: String,
+    job_a: Uuid,
+    job_b: Uuid,
+}
+
+/// A disabled scrape job in `tenant` (the matrix changes and deletes jobs, never scrapes them).
+async fn scrape_job(app: &TestApp, tenant: Uuid) -> Uuid {
+    let input = serde_json::from_value(serde_json::json!({
+        "tenant": tenant,
+        "name": format!("job-{}", &Uuid::new_v4().simple().to_string()[..8]),
+        "targets": ["127.0.0.1:9"],
+        "enabled": false,
+    }))
+    .unwrap();
+    app::scrape::repo::create_job(&app.system(), &app.pool, input)
+        .await
+        .unwrap()
+        .id
 }
 
 async fn fixture(app: &TestApp) -> Fixture {
@@ -272,6 +338,9 @@ async fn fixture(app: &TestApp) -> Fixture {
         event_b: event(tenant_b).await,
         token_read: app.create_token(tenant_a, &[TokenScope::Read]).await,
         token_ingest: app.create_token(tenant_a, &[TokenScope::Ingest]).await,
+        token_write: app.create_token(tenant_a, &[TokenScope::Write]).await,
+        job_a: scrape_job(app, tenant_a).await,
+        job_b: scrape_job(app, tenant_b).await,
     }
 }
 
@@ -290,10 +359,23 @@ async fn perform(
     } else {
         (fx.tenant_b, fx.user_b, fx.event_b, "tenant-b")
     };
+    let tenant_id = if own { fx.tenant_a } else { fx.tenant_b };
+    // Deleting needs a job of its own each time; other changes leave the fixture's as it was.
+    let job = if path.contains("delete_scrape_job")
+        || (path.contains("scrape-jobs/") && method == "DELETE")
+    {
+        scrape_job(app, tenant_id).await
+    } else if own {
+        fx.job_a
+    } else {
+        fx.job_b
+    };
     let path = path.replace(
         "{id}",
         &if path.contains("/audit/") {
             event.to_string()
+        } else if path.contains("/scrape-jobs/") {
+            job.to_string()
         } else {
             tenant.to_string()
         },
@@ -367,6 +449,32 @@ async fn perform(
                 .unwrap();
             vec![("id", id.to_string())]
         }
+        "/rpc/create_scrape_job" | "/rpc/update_scrape_job" => {
+            let (key, value) = if path.starts_with("/rpc/create") {
+                ("tenant", tenant.clone())
+            } else {
+                ("id", job.to_string())
+            };
+            let name = if path.starts_with("/rpc/create") {
+                format!("job-{}", &unique[..12])
+            } else {
+                app::scrape::repo::get_job(&app.system(), &app.pool, job)
+                    .await
+                    .unwrap()
+                    .name
+            };
+            vec![
+                (key, value),
+                ("name", name),
+                ("targets", "127.0.0.1:9".into()),
+                ("scheme", "http".into()),
+                ("metrics_path", "/metrics".into()),
+                ("interval_seconds", "60".into()),
+                ("timeout_seconds", "10".into()),
+                ("labels", String::new()),
+            ]
+        }
+        "/rpc/delete_scrape_job" => vec![("id", job.to_string())],
         _ => vec![],
     };
 
@@ -412,6 +520,7 @@ async fn perform(
     request = match who {
         Who::TokenReadA => request.bearer_auth(&fx.token_read),
         Who::TokenIngestA => request.bearer_auth(&fx.token_ingest),
+        Who::TokenWriteA => request.bearer_auth(&fx.token_write),
         _ => request,
     };
     request.send().await.unwrap().status().as_u16()

@@ -3,11 +3,12 @@
 
 mod audit;
 mod auth;
+mod scrape_jobs;
 mod tenants;
 
 use axum::{
     extract::DefaultBodyLimit,
-    routing::{get, post, MethodRouter},
+    routing::{delete, get, post, put, MethodRouter},
     Router,
 };
 
@@ -22,6 +23,20 @@ pub fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
         ("GET", "/api/v1/audit/events/{id}", get(audit::get_event)),
         ("GET", "/api/v1/tenants", get(tenants::list_tenants)),
         ("GET", "/api/v1/tenants/{id}", get(tenants::get_tenant)),
+        ("GET", "/api/v1/scrape-jobs", get(scrape_jobs::list_jobs)),
+        ("POST", "/api/v1/scrape-jobs", post(scrape_jobs::create_job)),
+        ("GET", "/api/v1/scrape-jobs/{id}", get(scrape_jobs::get_job)),
+        (
+            "PUT",
+            "/api/v1/scrape-jobs/{id}",
+            put(scrape_jobs::update_job),
+        ),
+        (
+            "DELETE",
+            "/api/v1/scrape-jobs/{id}",
+            delete(scrape_jobs::delete_job),
+        ),
+        ("GET", "/api/v1/targets", get(scrape_jobs::targets)),
         (
             "POST",
             "/api/v1/write",

@@ -19,7 +19,9 @@ use leptos_router::{
     path, SsrMode,
 };
 
-use admin::{tenants::TenantsPage, tokens::TokensPage, users::UsersPage, AdminLayout};
+use admin::{
+    limits::LimitsPage, tenants::TenantsPage, tokens::TokensPage, users::UsersPage, AdminLayout,
+};
 use audit::AuditRoute;
 use auth::{get_current_user, LoginPage, RequireRole, UserResource};
 use components::{AppHeader, NotFound};
@@ -71,6 +73,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("admin/tenants") view=|| view! { <AdminLayout><TenantsPage/></AdminLayout> } ssr=SsrMode::Async/>
                     <Route path=path!("admin/users") view=|| view! { <AdminLayout><UsersPage/></AdminLayout> } ssr=SsrMode::Async/>
                     <Route path=path!("admin/tokens") view=|| view! { <AdminLayout><TokensPage/></AdminLayout> } ssr=SsrMode::Async/>
+                    <Route path=path!("admin/limits") view=|| view! { <AdminLayout><LimitsPage/></AdminLayout> } ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -9,6 +9,7 @@ pub mod health;
 pub mod import;
 pub mod ingest;
 pub mod observability;
+pub mod query;
 pub mod scrape;
 pub mod settings;
 pub mod startup;

@@ -1,5 +1,6 @@
-//! Administration of the installation: tenants, users and API tokens. Admins only.
+//! Administration of the installation: tenants, users, API tokens and limits. Admins only.
 
+pub mod limits;
 pub mod tenants;
 pub mod tokens;
 pub mod users;
@@ -21,6 +22,7 @@ pub fn AdminLayout(children: ChildrenFn) -> impl IntoView {
                     <A href="/admin/tenants">"Tenants"</A>
                     <A href="/admin/users">"Users"</A>
                     <A href="/admin/tokens">"API tokens"</A>
+                    <A href="/admin/limits">"Limits"</A>
                 </nav>
                 {move || children.read_value()()}
             </div>

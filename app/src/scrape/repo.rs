@@ -79,6 +79,30 @@ pub async fn job_tenant(scope: &Scope, pool: &PgPool, id: Uuid) -> Result<Uuid, 
     Ok(tenant)
 }
 
+/// Runs `sql` with the input's settings as $2…$9 ($1 is the tenant of an insert, the job of an
+/// update); answers the job's id.
+async fn write_settings(
+    tx: &mut ScopedTx<'_>,
+    sql: &str,
+    key: Uuid,
+    input: &ScrapeJobInput,
+) -> Result<Uuid, AppError> {
+    let row = sqlx::query(sql)
+        .bind(key)
+        .bind(&input.name)
+        .bind(&input.targets)
+        .bind(&input.scheme)
+        .bind(&input.metrics_path)
+        .bind(input.interval_seconds)
+        .bind(input.timeout_seconds)
+        .bind(Json(&input.labels))
+        .bind(input.enabled)
+        .fetch_one(tx.conn())
+        .await
+        .map_err(name_taken)?;
+    Ok(row.get("id"))
+}
+
 /// Unique per tenant: the name is the `job` label of every series the job writes.
 fn name_taken(error: sqlx::Error) -> AppError {
     match &error {
@@ -107,23 +131,15 @@ pub async fn create_job(
         Some(false) => return Err(AppError::invalid("tenant", "is deactivated")),
         Some(true) => {}
     }
-    let id: Uuid = sqlx::query_scalar(
+    let id = write_settings(
+        &mut tx,
         "insert into scrape_job (tenant_id, name, targets, scheme, metrics_path, interval_seconds,
                                  timeout_seconds, labels, enabled)
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning id",
+        tenant,
+        &input,
     )
-    .bind(tenant)
-    .bind(&input.name)
-    .bind(&input.targets)
-    .bind(&input.scheme)
-    .bind(&input.metrics_path)
-    .bind(input.interval_seconds)
-    .bind(input.timeout_seconds)
-    .bind(Json(&input.labels))
-    .bind(input.enabled)
-    .fetch_one(tx.conn())
-    .await
-    .map_err(name_taken)?;
+    .await?;
     let job = fetch(&mut tx, id, false).await?;
     audit::record(
         &mut tx,
@@ -154,24 +170,16 @@ pub async fn update_job(
         ));
     }
     input.validate()?;
-    sqlx::query(
+    write_settings(
+        &mut tx,
         "update scrape_job set name = $2, targets = $3, scheme = $4, metrics_path = $5,
                 interval_seconds = $6, timeout_seconds = $7, labels = $8, enabled = $9,
                 updated_at = now()
-          where id = $1",
+          where id = $1 returning id",
+        id,
+        &input,
     )
-    .bind(id)
-    .bind(&input.name)
-    .bind(&input.targets)
-    .bind(&input.scheme)
-    .bind(&input.metrics_path)
-    .bind(input.interval_seconds)
-    .bind(input.timeout_seconds)
-    .bind(Json(&input.labels))
-    .bind(input.enabled)
-    .execute(tx.conn())
-    .await
-    .map_err(name_taken)?;
+    .await?;
     let after = fetch(&mut tx, id, false).await?;
     audit::record(
         &mut tx,

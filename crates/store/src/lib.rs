@@ -224,6 +224,11 @@ impl Store {
         }
     }
 
+    /// The installation's limits, which a `tenant_limits` row overrides column by column.
+    pub fn default_limits(&self) -> &Limits {
+        self.inner.limits.defaults()
+    }
+
     /// Forget cached limits after they changed.
     pub fn limits_changed(&self, tenant: Uuid) {
         self.inner.limits.invalidate(tenant);

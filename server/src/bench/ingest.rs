@@ -216,6 +216,8 @@ pub async fn run(settings: &Settings, pool: &sqlx::PgPool, options: Options) -> 
     let mut meridian_settings = settings.clone();
     meridian_settings.listen = "127.0.0.1:0".parse()?;
     meridian_settings.demo = false;
+    // Only the load under test goes into the store it measures.
+    meridian_settings.self_scrape = false;
     meridian_settings.data_dir = scratch.join("meridian");
     let application = Application::build(&meridian_settings).await?;
     let (port, store) = (application.port(), application.store());

@@ -71,6 +71,8 @@ enum Rule {
     AdminPage(u16),
     /// REST reads of the caller's scope (session, or a token with `read`).
     Read,
+    /// REST reads that then check their parameters: readers get the given status.
+    ReadParams(u16),
     /// REST reads of one resource: another tenant's answers 404.
     ReadOne,
     /// REST for admins only.
@@ -130,6 +132,11 @@ fn expected(rule: Rule, who: Who, own: bool) -> u16 {
             Who::TokenIngestA | Who::TokenWriteA => 403,
             _ => 200,
         },
+        Rule::ReadParams(status) => match who {
+            Who::Anonymous => 401,
+            Who::TokenIngestA | Who::TokenWriteA => 403,
+            _ => status,
+        },
         Rule::ReadOne => match who {
             Who::Anonymous => 401,
             Who::TokenIngestA | Who::TokenWriteA => 403,
@@ -180,6 +187,7 @@ fn matrix() -> Vec<(&'static str, &'static str, Rule)> {
         ("GET", "/admin/tenants", Rule::AdminPage(200)),
         ("GET", "/admin/users", Rule::AdminPage(200)),
         ("GET", "/admin/tokens", Rule::AdminPage(200)),
+        ("GET", "/admin/limits", Rule::AdminPage(200)),
         ("POST", "/rpc/health_report", Rule::Public(200)),
         ("POST", "/rpc/current_user", Rule::Public(200)),
         // Wrong credentials, whoever asks.
@@ -198,6 +206,8 @@ fn matrix() -> Vec<(&'static str, &'static str, Rule)> {
         ("POST", "/rpc/list_tokens", Rule::AdminOnly),
         ("POST", "/rpc/create_token", Rule::AdminOnly),
         ("POST", "/rpc/revoke_token", Rule::AdminOnly),
+        ("POST", "/rpc/list_tenant_limits", Rule::AdminOnly),
+        ("POST", "/rpc/set_tenant_limits", Rule::AdminOnly),
         ("POST", "/rpc/list_scrape_jobs", Rule::SignedIn),
         ("POST", "/rpc/create_scrape_job", Rule::EditorFn),
         ("POST", "/rpc/update_scrape_job", Rule::EditorFn),
@@ -214,6 +224,11 @@ fn matrix() -> Vec<(&'static str, &'static str, Rule)> {
         ("PUT", "/api/v1/scrape-jobs/{id}", Rule::EditOne(400)),
         ("DELETE", "/api/v1/scrape-jobs/{id}", Rule::EditOne(204)),
         ("GET", "/api/v1/targets", Rule::Read),
+        // Readers get as far as the parameter check: the matrix sends no query.
+        ("GET", "/api/v1/query", Rule::ReadParams(400)),
+        ("POST", "/api/v1/query", Rule::ReadParams(400)),
+        ("GET", "/api/v1/query_range", Rule::ReadParams(400)),
+        ("POST", "/api/v1/query_range", Rule::ReadParams(400)),
         ("POST", "/api/v1/write", Rule::Ingest(415)),
         ("POST", "/api/v1/push", Rule::Ingest(400)),
         ("GET", "/audit/export.csv", Rule::Read),
@@ -475,6 +490,19 @@ async fn perform(
             ]
         }
         "/rpc/delete_scrape_job" => vec![("id", job.to_string())],
+        // Every limit back to the default: what the fixture has.
+        "/rpc/set_tenant_limits" => [
+            "retention_days",
+            "max_series",
+            "max_samples_per_second",
+            "max_labels_per_series",
+            "max_label_name_length",
+            "max_label_value_length",
+        ]
+        .into_iter()
+        .map(|field| (field, String::new()))
+        .chain([("tenant", tenant.clone())])
+        .collect(),
         _ => vec![],
     };
 

@@ -3,6 +3,7 @@
 
 mod audit;
 mod auth;
+mod query;
 mod scrape_jobs;
 mod tenants;
 
@@ -37,6 +38,10 @@ pub fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
             delete(scrape_jobs::delete_job),
         ),
         ("GET", "/api/v1/targets", get(scrape_jobs::targets)),
+        ("GET", "/api/v1/query", get(query::instant)),
+        ("POST", "/api/v1/query", post(query::instant)),
+        ("GET", "/api/v1/query_range", get(query::range)),
+        ("POST", "/api/v1/query_range", post(query::range)),
         (
             "POST",
             "/api/v1/write",

@@ -1,0 +1,511 @@
+//! Evaluation of a parsed expression at one time (instant) or at every step (range), with
+//! Prometheus 2.x semantics: 5 m lookback, staleness markers, closed range windows, `offset`,
+//! `@`, subqueries aligned to their step.
+
+use std::collections::{BTreeMap, HashMap};
+
+use promql_parser::{
+    label::Matcher,
+    parser::{
+        self, AggregateExpr, AtModifier, BinaryExpr, Call, Expr, LabelModifier, Offset,
+        SubqueryExpr, VectorMatchCardinality, VectorSelector,
+    },
+};
+
+use crate::{
+    functions,
+    value::{is_stale, Labels, Sample, Series, Value, METRIC_NAME},
+};
+
+/// Where series come from: the store, or memory in tests.
+pub trait Source {
+    /// Every series matching all `matchers`, with its samples in `[start, end]` (ms).
+    fn select(&self, matchers: &[Matcher], start: i64, end: i64) -> Vec<Series>;
+}
+
+#[derive(Clone, Debug)]
+pub struct Engine {
+    pub lookback_ms: i64,
+    /// The step of a subquery that names none (`[5m:]`).
+    pub subquery_step_ms: i64,
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Engine {
+            lookback_ms: 5 * 60_000,
+            subquery_step_ms: 60_000,
+        }
+    }
+}
+
+pub type EvalResult<T> = Result<T, String>;
+
+impl Engine {
+    pub fn instant(&self, source: &dyn Source, expr: &Expr, t: i64) -> EvalResult<Value> {
+        let ctx = Ctx {
+            engine: self,
+            source,
+            start: t,
+            end: t,
+        };
+        ctx.eval(expr, t)
+    }
+
+    /// A range query: the expression at every step from `start` to `end`, as a matrix sorted
+    /// by labels (a scalar expression gives one series without labels).
+    pub fn range(
+        &self,
+        source: &dyn Source,
+        expr: &Expr,
+        start: i64,
+        end: i64,
+        step: i64,
+    ) -> EvalResult<Value> {
+        if step <= 0 {
+            return Err("zero or negative query resolution step widths are not accepted".into());
+        }
+        let ctx = Ctx {
+            engine: self,
+            source,
+            start,
+            end,
+        };
+        let mut series: BTreeMap<Labels, Vec<(i64, f64)>> = BTreeMap::new();
+        let mut t = start;
+        while t <= end {
+            match ctx.eval(expr, t)? {
+                Value::Scalar(v) => series.entry(Labels::default()).or_default().push((t, v)),
+                Value::Vector(samples) => {
+                    for s in samples {
+                        series.entry(s.labels).or_default().push((t, s.v));
+                    }
+                }
+                other => {
+                    return Err(format!(
+                        "invalid expression type \"{}\" for range query, must be Scalar or instant Vector",
+                        kind_name(&other)
+                    ))
+                }
+            }
+            t += step;
+        }
+        Ok(Value::Matrix(
+            series
+                .into_iter()
+                .map(|(labels, points)| Series { labels, points })
+                .collect(),
+        ))
+    }
+}
+
+fn kind_name(value: &Value) -> &'static str {
+    match value {
+        Value::Scalar(_) => "scalar",
+        Value::String(_) => "string",
+        Value::Vector(_) => "vector",
+        Value::Matrix(_) => "range vector",
+    }
+}
+
+pub(crate) struct Ctx<'a> {
+    pub engine: &'a Engine,
+    source: &'a dyn Source,
+    /// The query's start and end, for `@ start()` and `@ end()`.
+    start: i64,
+    end: i64,
+}
+
+fn offset_ms(offset: &Option<Offset>) -> i64 {
+    match offset {
+        Some(Offset::Pos(d)) => d.as_millis() as i64,
+        Some(Offset::Neg(d)) => -(d.as_millis() as i64),
+        None => 0,
+    }
+}
+
+fn system_time_ms(at: &std::time::SystemTime) -> i64 {
+    match at.duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => d.as_millis() as i64,
+        Err(e) => -(e.duration().as_millis() as i64),
+    }
+}
+
+/// Go's integer division truncates toward zero; subquery alignment depends on it.
+fn go_div(a: i64, b: i64) -> i64 {
+    a / b
+}
+
+impl Ctx<'_> {
+    /// The time a selector or subquery reads at: `@` replaces the evaluation time, then the
+    /// offset moves it back.
+    fn effective_time(&self, t: i64, at: &Option<AtModifier>, offset: &Option<Offset>) -> i64 {
+        let base = match at {
+            Some(AtModifier::Start) => self.start,
+            Some(AtModifier::End) => self.end,
+            Some(AtModifier::At(time)) => system_time_ms(time),
+            None => t,
+        };
+        base - offset_ms(offset)
+    }
+
+    fn matchers(vs: &VectorSelector) -> Vec<Matcher> {
+        let mut matchers = vs.matchers.matchers.clone();
+        if let Some(name) = &vs.name {
+            matchers.push(Matcher::new(
+                promql_parser::label::MatchOp::Equal,
+                METRIC_NAME,
+                name,
+            ));
+        }
+        matchers
+    }
+
+    /// Samples of each matching series in `[from, to]`, staleness markers included.
+    fn fetch(&self, vs: &VectorSelector, from: i64, to: i64) -> Vec<Series> {
+        let matchers = Self::matchers(vs);
+        if vs.matchers.or_matchers.is_empty() {
+            return self.source.select(&matchers, from, to);
+        }
+        let mut all: BTreeMap<Labels, Series> = BTreeMap::new();
+        for alternative in &vs.matchers.or_matchers {
+            let mut matchers = alternative.clone();
+            if let Some(name) = &vs.name {
+                matchers.push(Matcher::new(
+                    promql_parser::label::MatchOp::Equal,
+                    METRIC_NAME,
+                    name,
+                ));
+            }
+            for s in self.source.select(&matchers, from, to) {
+                all.insert(s.labels.clone(), s);
+            }
+        }
+        all.into_values().collect()
+    }
+
+    /// An instant vector selector: each series' latest sample within the lookback window, unless
+    /// that sample is a staleness marker.
+    fn vector_selector(&self, vs: &VectorSelector, t: i64) -> Vec<Sample> {
+        let t = self.effective_time(t, &vs.at, &vs.offset);
+        let from = t - self.engine.lookback_ms;
+        self.fetch(vs, from, t)
+            .into_iter()
+            .filter_map(|s| {
+                let (ts, v) = *s
+                    .points
+                    .iter()
+                    .rev()
+                    .find(|(ts, _)| *ts <= t && *ts >= from)?;
+                (!is_stale(v)).then_some(Sample {
+                    labels: s.labels,
+                    t: ts,
+                    v,
+                })
+            })
+            .collect()
+    }
+
+    /// A range selector: each series' samples in `[t - range, t]` without staleness markers.
+    fn matrix_selector(&self, vs: &VectorSelector, range: i64, t: i64) -> (Vec<Series>, i64) {
+        let t = self.effective_time(t, &vs.at, &vs.offset);
+        let series = self
+            .fetch(vs, t - range, t)
+            .into_iter()
+            .map(|mut s| {
+                s.points
+                    .retain(|(ts, v)| *ts >= t - range && *ts <= t && !is_stale(*v));
+                s
+            })
+            .filter(|s| !s.points.is_empty())
+            .collect();
+        (series, t)
+    }
+
+    fn subquery(&self, sq: &SubqueryExpr, t: i64) -> EvalResult<(Vec<Series>, i64)> {
+        let t = self.effective_time(t, &sq.at, &sq.offset);
+        let range = sq.range.as_millis() as i64;
+        let step = sq
+            .step
+            .map(|s| s.as_millis() as i64)
+            .unwrap_or(self.engine.subquery_step_ms);
+        let mut first = step * go_div(t - range, step);
+        if first < t - range {
+            first += step;
+        }
+        let mut series: BTreeMap<Labels, Vec<(i64, f64)>> = BTreeMap::new();
+        let mut at = first;
+        while at <= t {
+            match self.eval(&sq.expr, at)? {
+                Value::Vector(samples) => {
+                    for s in samples {
+                        series.entry(s.labels).or_default().push((at, s.v));
+                    }
+                }
+                Value::Scalar(v) => series.entry(Labels::default()).or_default().push((at, v)),
+                other => return Err(format!("subquery of a {}", kind_name(&other))),
+            }
+            at += step;
+        }
+        Ok((
+            series
+                .into_iter()
+                .map(|(labels, points)| Series { labels, points })
+                .collect(),
+            t,
+        ))
+    }
+
+    /// A range-vector argument (selector or subquery): its series, the window's end and length.
+    pub(crate) fn range_arg(&self, expr: &Expr, t: i64) -> EvalResult<(Vec<Series>, i64, i64)> {
+        match expr {
+            Expr::MatrixSelector(ms) => {
+                let range = ms.range.as_millis() as i64;
+                let (series, end) = self.matrix_selector(&ms.vs, range, t);
+                Ok((series, end, range))
+            }
+            Expr::Subquery(sq) => {
+                let (series, end) = self.subquery(sq, t)?;
+                Ok((series, end, sq.range.as_millis() as i64))
+            }
+            Expr::Paren(p) => self.range_arg(&p.expr, t),
+            other => Err(format!("expected a range vector, got {other}")),
+        }
+    }
+
+    pub(crate) fn eval(&self, expr: &Expr, t: i64) -> EvalResult<Value> {
+        match expr {
+            Expr::NumberLiteral(n) => Ok(Value::Scalar(n.val)),
+            Expr::StringLiteral(s) => Ok(Value::String(s.val.clone())),
+            Expr::Paren(p) => self.eval(&p.expr, t),
+            Expr::Unary(u) => match self.eval(&u.expr, t)? {
+                Value::Scalar(v) => Ok(Value::Scalar(-v)),
+                Value::Vector(samples) => {
+                    let negated: Vec<Sample> = samples
+                        .into_iter()
+                        .map(|s| Sample {
+                            labels: s.labels.without_name(),
+                            t: s.t,
+                            v: -s.v,
+                        })
+                        .collect();
+                    crate::functions::unique(negated).map(Value::Vector)
+                }
+                other => Err(format!("unary minus on a {}", kind_name(&other))),
+            },
+            Expr::VectorSelector(vs) => Ok(Value::Vector(self.vector_selector(vs, t))),
+            Expr::MatrixSelector(_) | Expr::Subquery(_) => {
+                let (series, _, _) = self.range_arg(expr, t)?;
+                Ok(Value::Matrix(series))
+            }
+            Expr::Call(call) => self.call(call, t),
+            Expr::Aggregate(agg) => self.aggregate(agg, t),
+            Expr::Binary(b) => self.binary(b, t),
+            Expr::Extension(_) => Err("extension expressions are not supported".into()),
+        }
+    }
+
+    /// Evaluates to a vector (stamping every sample with `t`, as results carry the evaluation
+    /// time) or fails with what it got.
+    pub(crate) fn vector(&self, expr: &Expr, t: i64) -> EvalResult<Vec<Sample>> {
+        match self.eval(expr, t)? {
+            Value::Vector(v) => Ok(v),
+            other => Err(format!(
+                "expected an instant vector, got a {}",
+                kind_name(&other)
+            )),
+        }
+    }
+
+    pub(crate) fn scalar(&self, expr: &Expr, t: i64) -> EvalResult<f64> {
+        match self.eval(expr, t)? {
+            Value::Scalar(v) => Ok(v),
+            other => Err(format!("expected a scalar, got a {}", kind_name(&other))),
+        }
+    }
+
+    pub(crate) fn string(&self, expr: &Expr, t: i64) -> EvalResult<String> {
+        match self.eval(expr, t)? {
+            Value::String(s) => Ok(s),
+            other => Err(format!("expected a string, got a {}", kind_name(&other))),
+        }
+    }
+
+    fn call(&self, call: &Call, t: i64) -> EvalResult<Value> {
+        functions::call(self, call.func.name, &call.args.args, t)
+    }
+
+    fn aggregate(&self, agg: &AggregateExpr, t: i64) -> EvalResult<Value> {
+        let op = agg.op.to_string().to_lowercase();
+        let samples = self.vector(&agg.expr, t)?;
+        let param = match &agg.param {
+            Some(p) if op == "count_values" => Param::Text(self.string(p, t)?),
+            Some(p) => Param::Number(self.scalar(p, t)?),
+            None => Param::None,
+        };
+        crate::aggregate::aggregate(&op, samples, param, agg.modifier.as_ref(), t)
+            .map(Value::Vector)
+    }
+
+    fn binary(&self, b: &BinaryExpr, t: i64) -> EvalResult<Value> {
+        let op = b.op.to_string().to_lowercase();
+        let lhs = self.eval(&b.lhs, t)?;
+        let rhs = self.eval(&b.rhs, t)?;
+        let return_bool = b.modifier.as_ref().is_some_and(|m| m.return_bool);
+        let comparison = is_comparison(&op);
+        match (lhs, rhs) {
+            (Value::Scalar(l), Value::Scalar(r)) => {
+                let v = arith(&op, l, r)?;
+                Ok(Value::Scalar(if comparison { bool_value(v) } else { v }))
+            }
+            (Value::Vector(l), Value::Scalar(r)) => Ok(Value::Vector(vector_scalar(
+                &op,
+                l,
+                r,
+                false,
+                return_bool,
+            )?)),
+            (Value::Scalar(l), Value::Vector(r)) => Ok(Value::Vector(vector_scalar(
+                &op,
+                r,
+                l,
+                true,
+                return_bool,
+            )?)),
+            (Value::Vector(l), Value::Vector(r)) => {
+                crate::binary::vector_vector(&op, l, r, b.modifier.as_ref(), t).map(Value::Vector)
+            }
+            (l, r) => Err(format!(
+                "binary expression must contain only scalar and instant vector types, got {} and {}",
+                kind_name(&l),
+                kind_name(&r)
+            )),
+        }
+    }
+}
+
+pub(crate) enum Param {
+    None,
+    Number(f64),
+    Text(String),
+}
+
+pub(crate) fn is_comparison(op: &str) -> bool {
+    matches!(op, "==" | "!=" | ">" | "<" | ">=" | "<=")
+}
+
+/// A comparison's truth as a value (NaN for false), or the arithmetic result.
+pub(crate) fn arith(op: &str, l: f64, r: f64) -> EvalResult<f64> {
+    let truth = |b: bool| if b { 1.0 } else { f64::NAN };
+    Ok(match op {
+        "+" => l + r,
+        "-" => l - r,
+        "*" => l * r,
+        "/" => l / r,
+        "%" => l % r,
+        "^" => l.powf(r),
+        "atan2" => l.atan2(r),
+        "==" => truth(l == r),
+        "!=" => truth(l != r),
+        ">" => truth(l > r),
+        "<" => truth(l < r),
+        ">=" => truth(l >= r),
+        "<=" => truth(l <= r),
+        other => {
+            return Err(format!(
+                "operator \"{other}\" not allowed for scalar operations"
+            ))
+        }
+    })
+}
+
+fn bool_value(v: f64) -> f64 {
+    if v.is_nan() {
+        0.0
+    } else {
+        1.0
+    }
+}
+
+fn vector_scalar(
+    op: &str,
+    samples: Vec<Sample>,
+    scalar: f64,
+    scalar_left: bool,
+    return_bool: bool,
+) -> EvalResult<Vec<Sample>> {
+    let comparison = is_comparison(op);
+    let mut out = Vec::with_capacity(samples.len());
+    for s in samples {
+        let (l, r) = if scalar_left {
+            (scalar, s.v)
+        } else {
+            (s.v, scalar)
+        };
+        let v = arith(op, l, r)?;
+        if comparison {
+            if return_bool {
+                out.push(Sample {
+                    labels: s.labels.without_name(),
+                    t: s.t,
+                    v: bool_value(v),
+                });
+            } else if !v.is_nan() {
+                // A filter keeps the vector's sample as it was (and its name).
+                out.push(s);
+            }
+        } else {
+            out.push(Sample {
+                labels: s.labels.without_name(),
+                t: s.t,
+                v,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The labels that identify a sample for matching: `on` keeps the listed ones, `ignoring` (or
+/// no modifier) drops the listed ones and the metric name.
+pub(crate) fn signature(labels: &Labels, matching: Option<&LabelModifier>) -> Labels {
+    match matching {
+        Some(LabelModifier::Include(names)) => {
+            let names: Vec<&str> = names.labels.iter().map(String::as_str).collect();
+            labels.keep(&names)
+        }
+        Some(LabelModifier::Exclude(names)) => {
+            let mut names: Vec<&str> = names.labels.iter().map(String::as_str).collect();
+            names.push(METRIC_NAME);
+            labels.without(&names)
+        }
+        None => labels.without_name(),
+    }
+}
+
+pub(crate) fn group_labels(card: &VectorMatchCardinality) -> Vec<String> {
+    card.labels().map(|l| l.labels.clone()).unwrap_or_default()
+}
+
+/// Samples grouped by a key, in first-seen order.
+pub(crate) fn group_by<K: std::hash::Hash + Eq + Clone>(
+    samples: Vec<Sample>,
+    key: impl Fn(&Sample) -> K,
+) -> Vec<(K, Vec<Sample>)> {
+    let mut index: HashMap<K, usize> = HashMap::new();
+    let mut groups: Vec<(K, Vec<Sample>)> = Vec::new();
+    for s in samples {
+        let k = key(&s);
+        match index.get(&k) {
+            Some(&i) => groups[i].1.push(s),
+            None => {
+                index.insert(k.clone(), groups.len());
+                groups.push((k, vec![s]));
+            }
+        }
+    }
+    groups
+}
+
+pub fn parse(query: &str) -> EvalResult<Expr> {
+    parser::parse(query)
+}

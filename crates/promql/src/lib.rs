@@ -1,0 +1,13 @@
+//! PromQL evaluation on top of `promql-parser`'s syntax tree, independent of where series are
+//! stored: the server reads Meridian's store, the tests read memory (`MemorySource`).
+
+mod aggregate;
+mod binary;
+mod eval;
+mod functions;
+mod memory;
+pub mod value;
+
+pub use eval::{parse, Engine, EvalResult, Source};
+pub use memory::MemorySource;
+pub use value::{Labels, Sample, Series, Value};

@@ -1,0 +1,200 @@
+//! PromQL over a tenant's data in the metric store: every selector of the expression is read
+//! once for the whole time span the query can touch (the store is async, the engine is not),
+//! then `crates/promql` evaluates over those series in memory.
+
+use std::time::SystemTime;
+
+use promql::{Engine, Labels, MemorySource, Value};
+use promql_parser::{
+    label::{MatchOp, Matcher},
+    parser::{AtModifier, Expr, Offset, VectorSelector},
+};
+use store::Store;
+use uuid::Uuid;
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    /// The expression or a parameter is wrong (Prometheus' `bad_data`).
+    #[error("{0}")]
+    BadData(String),
+    /// Evaluation failed (Prometheus' `execution`).
+    #[error("{0}")]
+    Execution(String),
+    #[error("reading the store: {0}")]
+    Store(String),
+}
+
+/// A selector and the span of sample times it needs.
+struct Read {
+    selector: VectorSelector,
+    from: i64,
+    to: i64,
+}
+
+fn ms(offset: &Option<Offset>) -> i64 {
+    match offset {
+        Some(Offset::Pos(d)) => d.as_millis() as i64,
+        Some(Offset::Neg(d)) => -(d.as_millis() as i64),
+        None => 0,
+    }
+}
+
+fn at_ms(at: &Option<AtModifier>, start: i64, end: i64) -> Option<i64> {
+    match at {
+        Some(AtModifier::Start) => Some(start),
+        Some(AtModifier::End) => Some(end),
+        Some(AtModifier::At(time)) => Some(match time.duration_since(SystemTime::UNIX_EPOCH) {
+            Ok(d) => d.as_millis() as i64,
+            Err(e) => -(e.duration().as_millis() as i64),
+        }),
+        None => None,
+    }
+}
+
+/// Walks the expression: `lo..=hi` are the times it is evaluated at.
+fn reads(expr: &Expr, lo: i64, hi: i64, query: (i64, i64), lookback: i64, out: &mut Vec<Read>) {
+    let shift = |at: &Option<AtModifier>, offset: &Option<Offset>| match at_ms(at, query.0, query.1)
+    {
+        Some(t) => (t - ms(offset), t - ms(offset)),
+        None => (lo - ms(offset), hi - ms(offset)),
+    };
+    match expr {
+        Expr::VectorSelector(vs) => {
+            let (from, to) = shift(&vs.at, &vs.offset);
+            out.push(Read {
+                selector: vs.clone(),
+                from: from - lookback,
+                to,
+            });
+        }
+        Expr::MatrixSelector(m) => {
+            let (from, to) = shift(&m.vs.at, &m.vs.offset);
+            out.push(Read {
+                selector: m.vs.clone(),
+                from: from - m.range.as_millis() as i64,
+                to,
+            });
+        }
+        Expr::Subquery(sq) => {
+            let (from, to) = shift(&sq.at, &sq.offset);
+            reads(
+                &sq.expr,
+                from - sq.range.as_millis() as i64,
+                to,
+                query,
+                lookback,
+                out,
+            );
+        }
+        Expr::Aggregate(a) => {
+            reads(&a.expr, lo, hi, query, lookback, out);
+            if let Some(p) = &a.param {
+                reads(p, lo, hi, query, lookback, out);
+            }
+        }
+        Expr::Unary(u) => reads(&u.expr, lo, hi, query, lookback, out),
+        Expr::Binary(b) => {
+            reads(&b.lhs, lo, hi, query, lookback, out);
+            reads(&b.rhs, lo, hi, query, lookback, out);
+        }
+        Expr::Paren(p) => reads(&p.expr, lo, hi, query, lookback, out),
+        Expr::Call(c) => {
+            for arg in &c.args.args {
+                reads(arg, lo, hi, query, lookback, out);
+            }
+        }
+        Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => {}
+    }
+}
+
+fn store_matchers(
+    matchers: &[Matcher],
+    name: &Option<String>,
+) -> Result<Vec<store::Matcher>, QueryError> {
+    let mut out = Vec::with_capacity(matchers.len() + 1);
+    if let Some(name) = name {
+        out.push(store::Matcher::equal("__name__", name));
+    }
+    for m in matchers {
+        out.push(match &m.op {
+            MatchOp::Equal => store::Matcher::equal(&m.name, &m.value),
+            MatchOp::NotEqual => store::Matcher::not_equal(&m.name, &m.value),
+            MatchOp::Re(_) => store::Matcher::regex(&m.name, &m.value)
+                .map_err(|e| QueryError::BadData(e.to_string()))?,
+            MatchOp::NotRe(_) => store::Matcher::not_regex(&m.name, &m.value)
+                .map_err(|e| QueryError::BadData(e.to_string()))?,
+        });
+    }
+    Ok(out)
+}
+
+/// Reads what the expression needs from `tenant`'s series into memory.
+async fn load(
+    store: &Store,
+    tenant: Uuid,
+    expr: &Expr,
+    start: i64,
+    end: i64,
+    engine: &Engine,
+) -> Result<MemorySource, QueryError> {
+    let mut wanted = Vec::new();
+    reads(
+        expr,
+        start,
+        end,
+        (start, end),
+        engine.lookback_ms,
+        &mut wanted,
+    );
+    let mut memory = MemorySource::default();
+    for read in wanted {
+        let alternatives: Vec<Vec<Matcher>> = if read.selector.matchers.or_matchers.is_empty() {
+            vec![read.selector.matchers.matchers.clone()]
+        } else {
+            read.selector.matchers.or_matchers.clone()
+        };
+        for matchers in alternatives {
+            let matchers = store_matchers(&matchers, &read.selector.name)?;
+            let series = store
+                .select(tenant, &matchers, read.from, read.to)
+                .await
+                .map_err(|e| QueryError::Store(e.to_string()))?;
+            for s in series {
+                let labels = Labels::new(
+                    s.labels
+                        .iter()
+                        .map(|(n, v)| (n.to_string(), v.to_string()))
+                        .collect(),
+                );
+                let points: Vec<(i64, f64)> = s.samples().collect();
+                memory.add(labels, points);
+            }
+        }
+    }
+    Ok(memory)
+}
+
+/// An instant query (`step` = 0) or a range query over the tenant's data.
+pub async fn run(
+    store: &Store,
+    tenant: Uuid,
+    query: &str,
+    start: i64,
+    end: i64,
+    step: i64,
+) -> Result<Value, QueryError> {
+    let expr = promql::parse(query).map_err(QueryError::BadData)?;
+    let engine = Engine::default();
+    let memory = load(store, tenant, &expr, start, end, &engine).await?;
+    // Evaluation is CPU work: off the async workers.
+    tokio::task::spawn_blocking(move || {
+        if step == 0 {
+            engine.instant(&memory, &expr, start)
+        } else {
+            engine.range(&memory, &expr, start, end, step)
+        }
+    })
+    .await
+    .map_err(|e| QueryError::Execution(e.to_string()))?
+    .map_err(QueryError::Execution)
+}

@@ -7,7 +7,7 @@ use promql_parser::parser::LabelModifier;
 use crate::{
     eval::{group_by, EvalResult, Param},
     functions::{mean, quantile, variance},
-    value::{Labels, Sample, METRIC_NAME},
+    value::{format_float, Labels, Sample, METRIC_NAME},
 };
 
 fn grouping(labels: &Labels, modifier: Option<&LabelModifier>) -> Labels {
@@ -71,7 +71,7 @@ pub(crate) fn aggregate(
         let mut counts: Vec<(Labels, f64)> = Vec::new();
         for s in samples {
             let mut labels = grouping(&s.labels, modifier);
-            labels.set(&label, &format_value(s.v));
+            labels.set(&label, &format_float(s.v));
             match counts.iter_mut().find(|(l, _)| *l == labels) {
                 Some((_, n)) => *n += 1.0,
                 None => counts.push((labels, 1.0)),
@@ -147,19 +147,4 @@ fn valid_label_name(name: &str) -> bool {
             .chars()
             .enumerate()
             .all(|(i, c)| c == '_' || c.is_ascii_alphabetic() || (i > 0 && c.is_ascii_digit()))
-}
-
-/// A float as Go's strconv.FormatFloat(v, 'f', -1, 64) writes it, which count_values uses.
-pub(crate) fn format_value(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v.is_infinite() {
-        if v > 0.0 {
-            "+Inf".into()
-        } else {
-            "-Inf".into()
-        }
-    } else {
-        format!("{v}")
-    }
 }

@@ -10,4 +10,4 @@ pub mod value;
 
 pub use eval::{parse, Engine, EvalResult, Source};
 pub use memory::MemorySource;
-pub use value::{Labels, Sample, Series, Value};
+pub use value::{format_float, parse_duration, Labels, Sample, Series, Value};

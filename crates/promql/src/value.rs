@@ -116,3 +116,57 @@ impl Value {
         }
     }
 }
+
+/// A float as Go's strconv.FormatFloat(v, 'f', -1, 64) writes it: how Prometheus prints sample
+/// values in its API and in count_values' label.
+pub fn format_float(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 { "+Inf" } else { "-Inf" }.into()
+    } else {
+        format!("{v}")
+    }
+}
+
+/// A Prometheus duration (`1h30m`, `15s`, `0`, `-5m`) in milliseconds.
+pub fn parse_duration(text: &str) -> Result<i64, String> {
+    let text = text.trim();
+    if text == "0" {
+        return Ok(0);
+    }
+    let (negative, body) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    if body.is_empty() {
+        return Err(format!("not a duration: {text:?}"));
+    }
+    let mut total = 0i64;
+    let mut rest = body;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .ok_or_else(|| format!("no unit in duration {text:?}"))?;
+        let n: i64 = rest[..digits]
+            .parse()
+            .map_err(|_| format!("not a duration: {text:?}"))?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let unit = match &rest[..unit_len] {
+            "ms" => 1,
+            "s" => 1000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
+            "w" => 604_800_000,
+            "y" => 31_536_000_000,
+            other => return Err(format!("unknown unit {other:?} in duration {text:?}")),
+        };
+        total += n * unit;
+        rest = &rest[unit_len..];
+    }
+    Ok(if negative { -total } else { total })
+}

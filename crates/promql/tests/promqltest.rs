@@ -21,43 +21,8 @@ const HISTOGRAM_FUNCTIONS: [&str; 6] = [
 /// Experimental in 2.55 (behind a feature flag) and not in promql-parser: skipped.
 const EXPERIMENTAL: [&str; 2] = ["limitk", "limit_ratio"];
 
-/// `1m30s` → milliseconds.
 fn duration(text: &str) -> Result<i64, String> {
-    let text = text.trim();
-    if text == "0" {
-        return Ok(0);
-    }
-    let (negative, text) = match text.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, text),
-    };
-    let mut total = 0i64;
-    let mut rest = text;
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .ok_or(format!("no unit in {text}"))?;
-        let n: i64 = rest[..digits]
-            .parse()
-            .map_err(|_| format!("bad duration {text}"))?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let unit = match &rest[..unit_len] {
-            "ms" => 1,
-            "s" => 1000,
-            "m" => 60_000,
-            "h" => 3_600_000,
-            "d" => 86_400_000,
-            "w" => 604_800_000,
-            "y" => 31_536_000_000,
-            other => return Err(format!("unknown unit {other} in {text}")),
-        };
-        total += n * unit;
-        rest = &rest[unit_len..];
-    }
-    Ok(if negative { -total } else { total })
+    promql::parse_duration(text)
 }
 
 fn number(text: &str) -> Option<f64> {

@@ -20,7 +20,7 @@ use app::{
     error::AppError,
     ssr::{scope::Scope, AppState},
 };
-use promql::Value;
+use promql::{format_float, Value};
 
 /// Prometheus refuses range queries with more points than this per series.
 const MAX_POINTS: i64 = 11_000;
@@ -93,49 +93,7 @@ fn step(params: &HashMap<String, String>) -> Result<i64, Response> {
             Err(invalid())
         };
     }
-    let mut total = 0i64;
-    let mut rest = text;
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .ok_or_else(invalid)?;
-        let n: i64 = rest[..digits].parse().map_err(|_| invalid())?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let unit = match &rest[..unit_len] {
-            "ms" => 1,
-            "s" => 1000,
-            "m" => 60_000,
-            "h" => 3_600_000,
-            "d" => 86_400_000,
-            "w" => 604_800_000,
-            "y" => 31_536_000_000,
-            _ => return Err(invalid()),
-        };
-        total += n * unit;
-        rest = &rest[unit_len..];
-    }
-    if text.is_empty() {
-        return Err(invalid());
-    }
-    Ok(total)
-}
-
-/// Go's strconv.FormatFloat(v, 'f', -1, 64), as Prometheus writes sample values.
-fn number(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v.is_infinite() {
-        if v > 0.0 {
-            "+Inf".into()
-        } else {
-            "-Inf".into()
-        }
-    } else {
-        format!("{v}")
-    }
+    promql::parse_duration(text).map_err(|_| invalid())
 }
 
 fn metric(labels: &promql::Labels) -> Json_ {
@@ -150,14 +108,14 @@ fn metric(labels: &promql::Labels) -> Json_ {
 fn answer(value: Value, t: i64) -> Response {
     let at = t as f64 / 1000.0;
     let (kind, result) = match value {
-        Value::Scalar(v) => ("scalar", json!([at, number(v)])),
+        Value::Scalar(v) => ("scalar", json!([at, format_float(v)])),
         Value::String(s) => ("string", json!([at, s])),
         Value::Vector(samples) => (
             "vector",
             Json_::Array(
                 samples
                     .iter()
-                    .map(|s| json!({"metric": metric(&s.labels), "value": [at, number(s.v)]}))
+                    .map(|s| json!({"metric": metric(&s.labels), "value": [at, format_float(s.v)]}))
                     .collect(),
             ),
         ),
@@ -170,7 +128,7 @@ fn answer(value: Value, t: i64) -> Response {
                         let values: Vec<Json_> = s
                             .points
                             .iter()
-                            .map(|(t, v)| json!([*t as f64 / 1000.0, number(*v)]))
+                            .map(|(t, v)| json!([*t as f64 / 1000.0, format_float(*v)]))
                             .collect();
                         json!({"metric": metric(&s.labels), "values": values})
                     })

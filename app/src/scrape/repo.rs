@@ -122,15 +122,7 @@ pub async fn create_job(
     let tenant = scope.tenant_to_edit(input.tenant)?;
     input.validate()?;
     let mut tx = scope.begin(pool).await?;
-    let active: Option<bool> = sqlx::query_scalar("select active from tenant where id = $1")
-        .bind(tenant)
-        .fetch_optional(tx.conn())
-        .await?;
-    match active {
-        None => return Err(AppError::invalid("tenant", "no such tenant")),
-        Some(false) => return Err(AppError::invalid("tenant", "is deactivated")),
-        Some(true) => {}
-    }
+    tenants::repo::require_active(&mut tx, tenant).await?;
     let id = write_settings(
         &mut tx,
         "insert into scrape_job (tenant_id, name, targets, scheme, metrics_path, interval_seconds,

@@ -6,7 +6,7 @@ use promql_parser::parser::LabelModifier;
 
 use crate::{
     eval::{group_by, EvalResult, Param},
-    functions::{mean, quantile, variance},
+    functions::{kahan_sum, mean, quantile, valid_label_name, variance},
     value::{format_float, Labels, Sample, METRIC_NAME},
 };
 
@@ -22,25 +22,6 @@ fn grouping(labels: &Labels, modifier: Option<&LabelModifier>) -> Labels {
             labels.without(&names)
         }
         None => Labels::default(),
-    }
-}
-
-/// Kahan-compensated sum, as Prometheus sums.
-fn kahan_sum(values: impl Iterator<Item = f64>) -> f64 {
-    let (mut sum, mut c) = (0.0f64, 0.0f64);
-    for v in values {
-        let t = sum + v;
-        if sum.abs() >= v.abs() {
-            c += (sum - t) + v;
-        } else {
-            c += (v - t) + sum;
-        }
-        sum = t;
-    }
-    if (sum + c).is_nan() && !sum.is_nan() {
-        sum
-    } else {
-        sum + c
     }
 }
 
@@ -87,7 +68,7 @@ pub(crate) fn aggregate(
     for (labels, group) in groups {
         let values: Vec<f64> = group.iter().map(|s| s.v).collect();
         let value = match op {
-            "sum" => kahan_sum(values.iter().copied()),
+            "sum" => kahan_sum(&values),
             "avg" => mean(&values),
             "count" => values.len() as f64,
             "group" => 1.0,
@@ -139,12 +120,4 @@ pub(crate) fn aggregate(
         });
     }
     Ok(out)
-}
-
-fn valid_label_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .chars()
-            .enumerate()
-            .all(|(i, c)| c == '_' || c.is_ascii_alphabetic() || (i > 0 && c.is_ascii_digit()))
 }

@@ -15,7 +15,6 @@ pub(crate) fn vector_vector(
     lhs: Vec<Sample>,
     rhs: Vec<Sample>,
     modifier: Option<&BinModifier>,
-    _t: i64,
 ) -> EvalResult<Vec<Sample>> {
     let matching = modifier.and_then(|m| m.matching.as_ref());
     let card = modifier
@@ -71,7 +70,7 @@ fn matched(
             let side = if swapped { "left" } else { "right" };
             return Err(format!(
                 "found duplicate series for the match group {} on the {side} hand-side of the operation: [{}, {}];many-to-many matching not allowed: matching labels must be unique on one side",
-                key_text(&key, matching),
+                key_text(&key),
                 previous.labels,
                 s.labels
             ));
@@ -81,7 +80,8 @@ fn matched(
     let include = group_labels(card);
     let one_to_one = matches!(card, VectorMatchCardinality::OneToOne);
     let comparison = is_comparison(op);
-    let mut seen: HashMap<Labels, Labels> = HashMap::new();
+    // One-to-one: match groups seen; grouping: result label sets seen.
+    let mut seen: HashSet<Labels> = HashSet::new();
     let mut out = Vec::new();
     for s in many {
         let key = signature(&s.labels, matching);
@@ -105,18 +105,13 @@ fn matched(
             return_bool,
         );
         if one_to_one {
-            if let Some(previous) = seen.insert(key.clone(), s.labels.clone()) {
-                let _ = previous;
+            if !seen.insert(key.clone()) {
                 return Err("multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)".into());
             }
-        } else if let Some(previous) = seen.insert(labels.clone(), s.labels.clone()) {
-            let _ = previous;
-            if keep {
-                return Err(
-                    "multiple matches for labels: grouping labels must ensure unique matches"
-                        .into(),
-                );
-            }
+        } else if !seen.insert(labels.clone()) && keep {
+            return Err(
+                "multiple matches for labels: grouping labels must ensure unique matches".into(),
+            );
         }
         if !keep {
             continue;
@@ -140,7 +135,7 @@ fn matched(
     Ok(out)
 }
 
-fn key_text(key: &Labels, _matching: Option<&LabelModifier>) -> String {
+fn key_text(key: &Labels) -> String {
     let pairs: Vec<String> = key.iter().map(|(n, v)| format!("{n}={v:?}")).collect();
     format!("{{{}}}", pairs.join(", "))
 }

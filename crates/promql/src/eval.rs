@@ -131,11 +131,6 @@ fn system_time_ms(at: &std::time::SystemTime) -> i64 {
     }
 }
 
-/// Go's integer division truncates toward zero; subquery alignment depends on it.
-fn go_div(a: i64, b: i64) -> i64 {
-    a / b
-}
-
 impl Ctx<'_> {
     /// The time a selector or subquery reads at: `@` replaces the evaluation time, then the
     /// offset moves it back.
@@ -229,7 +224,8 @@ impl Ctx<'_> {
             .step
             .map(|s| s.as_millis() as i64)
             .unwrap_or(self.engine.subquery_step_ms);
-        let mut first = step * go_div(t - range, step);
+        // Rust's `/` truncates toward zero like Go's, which this alignment relies on.
+        let mut first = step * ((t - range) / step);
         if first < t - range {
             first += step;
         }
@@ -373,7 +369,7 @@ impl Ctx<'_> {
                 return_bool,
             )?)),
             (Value::Vector(l), Value::Vector(r)) => {
-                crate::binary::vector_vector(&op, l, r, b.modifier.as_ref(), t).map(Value::Vector)
+                crate::binary::vector_vector(&op, l, r, b.modifier.as_ref()).map(Value::Vector)
             }
             (l, r) => Err(format!(
                 "binary expression must contain only scalar and instant vector types, got {} and {}",

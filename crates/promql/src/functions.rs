@@ -475,7 +475,7 @@ pub(crate) fn unique(samples: Vec<Sample>) -> EvalResult<Vec<Sample>> {
     Ok(samples)
 }
 
-fn valid_label_name(name: &str) -> bool {
+pub(crate) fn valid_label_name(name: &str) -> bool {
     !name.is_empty()
         && name
             .chars()
@@ -508,22 +508,12 @@ fn absent_labels(expr: &Expr) -> Labels {
     Labels::new(pairs)
 }
 
-fn kahan_sum(values: &[f64]) -> f64 {
-    let (mut sum, mut c) = (0.0f64, 0.0f64);
-    for &v in values {
-        let t = sum + v;
-        if sum.abs() >= v.abs() {
-            c += (sum - t) + v;
-        } else {
-            c += (v - t) + sum;
-        }
-        sum = t;
-    }
-    if sum.is_infinite() {
-        sum
-    } else {
-        sum + c
-    }
+/// Prometheus' Kahan-compensated sum (kahanSumInc over the values).
+pub(crate) fn kahan_sum(values: &[f64]) -> f64 {
+    let (sum, c) = values
+        .iter()
+        .fold((0.0, 0.0), |(sum, c), &v| kahan_inc(v, sum, c));
+    sum + c
 }
 
 /// Prometheus' average: a Kahan sum while it stays finite, then an incremental mean, so that

@@ -179,3 +179,17 @@ pub async fn set_tenant_active(
     )
     .await
 }
+
+/// Refuses a change that would give something to a tenant that does not exist or is
+/// deactivated (the error names the form's `tenant` field).
+pub async fn require_active(tx: &mut ScopedTx<'_>, tenant: Uuid) -> Result<(), AppError> {
+    let active: Option<bool> = sqlx::query_scalar("select active from tenant where id = $1")
+        .bind(tenant)
+        .fetch_optional(tx.conn())
+        .await?;
+    match active {
+        None => Err(AppError::invalid("tenant", "no such tenant")),
+        Some(false) => Err(AppError::invalid("tenant", "is deactivated")),
+        Some(true) => Ok(()),
+    }
+}

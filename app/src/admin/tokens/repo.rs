@@ -68,15 +68,7 @@ pub async fn create_token(
     }
     let new = generate_api_token();
     let mut tx = admin.scope().begin(pool).await?;
-    let active: Option<bool> = sqlx::query_scalar("select active from tenant where id = $1")
-        .bind(tenant)
-        .fetch_optional(tx.conn())
-        .await?;
-    match active {
-        None => return Err(AppError::invalid("tenant", "no such tenant")),
-        Some(false) => return Err(AppError::invalid("tenant", "is deactivated")),
-        Some(true) => {}
-    }
+    crate::admin::tenants::repo::require_active(&mut tx, tenant).await?;
     let created_by = match &admin.scope().actor {
         crate::ssr::scope::Actor::User { id, .. } => Some(*id),
         _ => None,

@@ -94,6 +94,29 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Bench {
             command:
+                BenchCommand::Query {
+                    series,
+                    hours,
+                    steps,
+                    runs,
+                    prometheus,
+                    promtool,
+                },
+        } => {
+            let options = server::bench::query::Options {
+                series,
+                hours,
+                steps,
+                runs,
+                prometheus,
+                promtool,
+            };
+            server::bench::query::run(&settings, &pool, options)
+                .await
+                .map(|()| ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            command:
                 BenchCommand::Login {
                     seconds,
                     concurrency,

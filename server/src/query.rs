@@ -2,12 +2,13 @@
 //! once for the whole time span the query can touch (the store is async, the engine is not),
 //! then `crates/promql` evaluates over those series in memory.
 
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
+use app::ssr::QueryLimits;
 use promql::{Engine, Labels, MemorySource, Value};
 use promql_parser::{
     label::{MatchOp, Matcher},
-    parser::{AtModifier, Expr, Offset, VectorSelector},
+    parser::{value::ValueType, AtModifier, Expr, Offset, VectorSelector},
 };
 use store::Store;
 use uuid::Uuid;
@@ -20,9 +21,16 @@ pub enum QueryError {
     /// Evaluation failed (Prometheus' `execution`).
     #[error("{0}")]
     Execution(String),
+    /// The query ran past its timeout (Prometheus' `timeout`).
+    #[error("{}", promql::TIMED_OUT)]
+    Timeout,
     #[error("reading the store: {0}")]
     Store(String),
 }
+
+/// Prometheus' message when a query exceeds its sample limit.
+pub const TOO_MANY_SAMPLES: &str =
+    "query processing would load too many samples into memory in query execution";
 
 /// A selector and the span of sample times it needs.
 struct Read {
@@ -128,14 +136,38 @@ fn store_matchers(
     Ok(out)
 }
 
-/// Reads what the expression needs from `tenant`'s series into memory.
+/// The alternatives of a selector (`a{x="1" or y="2"}` has two), each as store matchers.
+fn alternatives(selector: &VectorSelector) -> Result<Vec<Vec<store::Matcher>>, QueryError> {
+    let alternatives = if selector.matchers.or_matchers.is_empty() {
+        std::slice::from_ref(&selector.matchers.matchers)
+    } else {
+        &selector.matchers.or_matchers[..]
+    };
+    alternatives
+        .iter()
+        .map(|matchers| store_matchers(matchers, &selector.name))
+        .collect()
+}
+
+/// A series selector as the series and label APIs take it (`match[]`): its alternatives.
+pub fn series_selector(text: &str) -> Result<Vec<Vec<store::Matcher>>, QueryError> {
+    match promql::parse(text).map_err(QueryError::BadData)? {
+        Expr::VectorSelector(selector) => alternatives(&selector),
+        _ => Err(QueryError::BadData(format!(
+            "{text:?} is not a series selector"
+        ))),
+    }
+}
+
+/// Reads what the expression needs from `tenant`'s series into memory, at most
+/// `max_samples` samples.
 async fn load(
     store: &Store,
     tenant: Uuid,
     expr: &Expr,
-    start: i64,
-    end: i64,
+    (start, end): (i64, i64),
     engine: &Engine,
+    max_samples: usize,
 ) -> Result<MemorySource, QueryError> {
     let mut wanted = Vec::new();
     reads(
@@ -147,14 +179,9 @@ async fn load(
         &mut wanted,
     );
     let mut memory = MemorySource::default();
+    let mut loaded = 0usize;
     for read in wanted {
-        let alternatives: Vec<Vec<Matcher>> = if read.selector.matchers.or_matchers.is_empty() {
-            vec![read.selector.matchers.matchers.clone()]
-        } else {
-            read.selector.matchers.or_matchers.clone()
-        };
-        for matchers in alternatives {
-            let matchers = store_matchers(&matchers, &read.selector.name)?;
+        for matchers in alternatives(&read.selector)? {
             let series = store
                 .select(tenant, &matchers, read.from, read.to)
                 .await
@@ -167,6 +194,10 @@ async fn load(
                         .collect(),
                 );
                 let points: Vec<(i64, f64)> = s.samples().collect();
+                loaded += points.len();
+                if loaded > max_samples {
+                    return Err(QueryError::Execution(TOO_MANY_SAMPLES.into()));
+                }
                 memory.add(labels, points);
             }
         }
@@ -174,27 +205,70 @@ async fn load(
     Ok(memory)
 }
 
-/// An instant query (`step` = 0) or a range query over the tenant's data.
+/// An instant query (`step` = 0) or a range query over the tenant's data, within `limits`.
 pub async fn run(
     store: &Store,
     tenant: Uuid,
     query: &str,
-    start: i64,
-    end: i64,
-    step: i64,
+    (start, end, step): (i64, i64, i64),
+    limits: QueryLimits,
 ) -> Result<Value, QueryError> {
     let expr = promql::parse(query).map_err(QueryError::BadData)?;
-    let engine = Engine::default();
-    let memory = load(store, tenant, &expr, start, end, &engine).await?;
+    // As Prometheus, a range query of anything but a scalar or an instant vector is a bad
+    // request, found before any data is read.
+    let kind = expr.value_type();
+    if step != 0 && matches!(kind, ValueType::Matrix | ValueType::String) {
+        let name = if kind == ValueType::Matrix {
+            "range vector"
+        } else {
+            "string"
+        };
+        return Err(QueryError::BadData(format!(
+            "invalid expression type \"{name}\" for range query, must be Scalar or instant Vector"
+        )));
+    }
+    let deadline = Instant::now() + limits.timeout;
+    let engine = Engine {
+        deadline: Some(deadline),
+        ..Engine::default()
+    };
+    let began = Instant::now();
+    let memory = tokio::time::timeout_at(
+        deadline.into(),
+        load(
+            store,
+            tenant,
+            &expr,
+            (start, end),
+            &engine,
+            limits.max_samples,
+        ),
+    )
+    .await
+    .map_err(|_| QueryError::Timeout)??;
+    let loaded = began.elapsed();
     // Evaluation is CPU work: off the async workers.
     tokio::task::spawn_blocking(move || {
-        if step == 0 {
+        let began = Instant::now();
+        let value = if step == 0 {
             engine.instant(&memory, &expr, start)
         } else {
             engine.range(&memory, &expr, start, end, step)
-        }
+        };
+        tracing::debug!(
+            load_ms = loaded.as_secs_f64() * 1000.0,
+            evaluate_ms = began.elapsed().as_secs_f64() * 1000.0,
+            "Query evaluated."
+        );
+        value
     })
     .await
     .map_err(|e| QueryError::Execution(e.to_string()))?
-    .map_err(QueryError::Execution)
+    .map_err(|message| {
+        if message == promql::TIMED_OUT {
+            QueryError::Timeout
+        } else {
+            QueryError::Execution(message)
+        }
+    })
 }

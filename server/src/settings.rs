@@ -87,6 +87,25 @@ pub enum BenchCommand {
         #[arg(long, default_value = "/usr/bin/prometheus")]
         prometheus: String,
     },
+    /// Dashboard-like PromQL queries over the same day of data in an in-process Meridian and
+    /// in Debian's Prometheus (blocks written by promtool): p50/p95 of each and the ratio.
+    Query {
+        #[arg(long, default_value_t = 10_000)]
+        series: usize,
+        /// Hours of samples (15 s apart), ending now.
+        #[arg(long, default_value_t = 24)]
+        hours: u32,
+        /// Steps of each range query over the whole span.
+        #[arg(long, default_value_t = 1_000)]
+        steps: usize,
+        /// Runs of each query on each side.
+        #[arg(long, default_value_t = 10)]
+        runs: usize,
+        #[arg(long, default_value = "/usr/bin/prometheus")]
+        prometheus: String,
+        #[arg(long, default_value = "/usr/bin/promtool")]
+        promtool: String,
+    },
 }
 
 #[derive(Subcommand, Debug, Clone, PartialEq, Eq)]
@@ -184,6 +203,20 @@ pub struct Settings {
     /// Days of samples a tenant keeps unless its own limit says otherwise.
     #[arg(long, env = "MERIDIAN_RETENTION_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..), global = true)]
     pub retention_days: u32,
+
+    /// A query that would hold more samples in memory than this fails (Prometheus'
+    /// --query.max-samples).
+    #[arg(
+        long,
+        env = "MERIDIAN_QUERY_MAX_SAMPLES",
+        default_value_t = 50_000_000,
+        global = true
+    )]
+    pub query_max_samples: usize,
+
+    /// A query running longer than this many seconds fails (Prometheus' --query.timeout).
+    #[arg(long, env = "MERIDIAN_QUERY_TIMEOUT_SECONDS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    pub query_timeout_seconds: u64,
 
     /// Mark the session cookie Secure (serve over HTTPS, or behind a proxy that terminates it).
     #[arg(long, env = "MERIDIAN_COOKIE_SECURE", value_parser = BoolishValueParser::new(), default_value = "false",

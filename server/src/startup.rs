@@ -19,7 +19,7 @@ use tower_sessions_sqlx_store::PostgresStore;
 
 use app::{
     shell,
-    ssr::{passwords, AppState, AuthConfig, LockoutPolicy},
+    ssr::{passwords, AppState, AuthConfig, LockoutPolicy, QueryLimits},
     App,
 };
 
@@ -218,6 +218,10 @@ pub fn app_state(
         auth: Arc::new(auth),
         store,
         scrape: Arc::default(),
+        query_limits: QueryLimits {
+            max_samples: settings.query_max_samples,
+            timeout: Duration::from_secs(settings.query_timeout_seconds),
+        },
     })
 }
 

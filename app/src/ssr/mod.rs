@@ -37,6 +37,16 @@ pub struct AppState {
     pub store: store::Store,
     /// Shared with the scraper: target health, and the signal that jobs changed.
     pub scrape: Arc<crate::scrape::runtime::ScrapeRuntime>,
+    pub query_limits: QueryLimits,
+}
+
+/// What one PromQL query may cost; from the `MERIDIAN_QUERY_*` settings.
+#[derive(Clone, Copy, Debug)]
+pub struct QueryLimits {
+    /// Samples a query may hold in memory (Prometheus' default: 50 M).
+    pub max_samples: usize,
+    /// How long a query may run (Prometheus' default: 2 m).
+    pub timeout: Duration,
 }
 
 /// How logins, sessions and tokens behave; from the `MERIDIAN_*` settings.

@@ -25,8 +25,9 @@ fn grouping(labels: &Labels, modifier: Option<&LabelModifier>) -> Labels {
     }
 }
 
-/// NaN sorts below every number for topk and above for bottomk, as in Prometheus.
-fn compare(a: f64, b: f64) -> Ordering {
+/// A total order of floats with NaN first, as Go's sort.Float64s orders them; topk takes it
+/// reversed (NaN last), bottomk moves NaN last itself, as Prometheus does.
+pub(crate) fn compare(a: f64, b: f64) -> Ordering {
     match (a.is_nan(), b.is_nan()) {
         (true, true) => Ordering::Equal,
         (true, false) => Ordering::Less,

@@ -2,7 +2,10 @@
 //! Prometheus 2.x semantics: 5 m lookback, staleness markers, closed range windows, `offset`,
 //! `@`, subqueries aligned to their step.
 
-use std::collections::{BTreeMap, HashMap};
+use std::{
+    collections::{BTreeMap, HashMap},
+    time::Instant,
+};
 
 use promql_parser::{
     label::Matcher,
@@ -28,6 +31,9 @@ pub struct Engine {
     pub lookback_ms: i64,
     /// The step of a subquery that names none (`[5m:]`).
     pub subquery_step_ms: i64,
+    /// Evaluation gives up with [`TIMED_OUT`] once this has passed (checked at every step of
+    /// a range query or subquery).
+    pub deadline: Option<Instant>,
 }
 
 impl Default for Engine {
@@ -35,11 +41,24 @@ impl Default for Engine {
         Engine {
             lookback_ms: 5 * 60_000,
             subquery_step_ms: 60_000,
+            deadline: None,
         }
     }
 }
 
 pub type EvalResult<T> = Result<T, String>;
+
+/// Prometheus' message when a query runs past its timeout.
+pub const TIMED_OUT: &str = "query timed out in query execution";
+
+impl Engine {
+    fn check_deadline(&self) -> EvalResult<()> {
+        match self.deadline {
+            Some(deadline) if Instant::now() >= deadline => Err(TIMED_OUT.into()),
+            _ => Ok(()),
+        }
+    }
+}
 
 impl Engine {
     pub fn instant(&self, source: &dyn Source, expr: &Expr, t: i64) -> EvalResult<Value> {
@@ -71,9 +90,11 @@ impl Engine {
             start,
             end,
         };
-        let mut series: BTreeMap<Labels, Vec<(i64, f64)>> = BTreeMap::new();
+        // Hashed while collecting (a label set hashes once), sorted once at the end.
+        let mut series: HashMap<Labels, Vec<(i64, f64)>> = HashMap::new();
         let mut t = start;
         while t <= end {
+            self.check_deadline()?;
             match ctx.eval(expr, t)? {
                 Value::Scalar(v) => series.entry(Labels::default()).or_default().push((t, v)),
                 Value::Vector(samples) => {
@@ -90,12 +111,12 @@ impl Engine {
             }
             t += step;
         }
-        Ok(Value::Matrix(
-            series
-                .into_iter()
-                .map(|(labels, points)| Series { labels, points })
-                .collect(),
-        ))
+        let mut series: Vec<Series> = series
+            .into_iter()
+            .map(|(labels, points)| Series { labels, points })
+            .collect();
+        series.sort_by(|a, b| a.labels.cmp(&b.labels));
+        Ok(Value::Matrix(series))
     }
 }
 
@@ -232,6 +253,7 @@ impl Ctx<'_> {
         let mut series: BTreeMap<Labels, Vec<(i64, f64)>> = BTreeMap::new();
         let mut at = first;
         while at <= t {
+            self.engine.check_deadline()?;
             match self.eval(&sq.expr, at)? {
                 Value::Vector(samples) => {
                     for s in samples {
@@ -487,7 +509,7 @@ pub(crate) fn group_by<K: std::hash::Hash + Eq + Clone>(
     samples: Vec<Sample>,
     key: impl Fn(&Sample) -> K,
 ) -> Vec<(K, Vec<Sample>)> {
-    let mut index: HashMap<K, usize> = HashMap::new();
+    let mut index: HashMap<K, usize> = HashMap::with_capacity(samples.len());
     let mut groups: Vec<(K, Vec<Sample>)> = Vec::new();
     for s in samples {
         let k = key(&s);
@@ -504,4 +526,32 @@ pub(crate) fn group_by<K: std::hash::Hash + Eq + Clone>(
 
 pub fn parse(query: &str) -> EvalResult<Expr> {
     parser::parse(query)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::MemorySource;
+
+    #[test]
+    fn evaluation_stops_at_its_deadline() {
+        let mut source = MemorySource::default();
+        source.add(
+            Labels::new(vec![(METRIC_NAME.into(), "up".into())]),
+            vec![(0, 1.0)],
+        );
+        let expr = parse("max_over_time(up[10m:1s])").unwrap();
+        let engine = Engine {
+            deadline: Some(Instant::now()),
+            ..Engine::default()
+        };
+        let timed_out = Some(TIMED_OUT.to_string());
+        assert_eq!(
+            engine.range(&source, &expr, 0, 60_000, 1000).err(),
+            timed_out
+        );
+        assert_eq!(engine.instant(&source, &expr, 0).err(), timed_out);
+        let unhurried = Engine::default();
+        assert!(unhurried.range(&source, &expr, 0, 60_000, 1000).is_ok());
+    }
 }

@@ -7,6 +7,7 @@ use promql_parser::{
 };
 
 use crate::{
+    aggregate::compare,
     eval::{Ctx, EvalResult},
     value::{Labels, Sample, Series, Value, METRIC_NAME},
 };
@@ -466,7 +467,7 @@ fn over_series(
 }
 
 pub(crate) fn unique(samples: Vec<Sample>) -> EvalResult<Vec<Sample>> {
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = std::collections::HashSet::with_capacity(samples.len());
     for s in &samples {
         if !seen.insert(&s.labels) {
             return Err("vector cannot contain metrics with the same labelset".into());
@@ -585,7 +586,7 @@ pub(crate) fn quantile(q: f64, mut values: Vec<f64>) -> f64 {
     if q > 1.0 {
         return f64::INFINITY;
     }
-    values.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    values.sort_by(|a, b| compare(*a, *b));
     let n = values.len() as f64;
     let rank = q * (n - 1.0);
     let lower = rank.floor().max(0.0);
@@ -769,7 +770,7 @@ fn bucket_quantile(q: f64, mut buckets: Vec<(f64, f64)>) -> f64 {
     if q > 1.0 {
         return f64::INFINITY;
     }
-    buckets.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal));
+    buckets.sort_by(|a, b| compare(a.0, b.0));
     if buckets.last().is_none_or(|b| b.0 != f64::INFINITY) {
         return f64::NAN;
     }

@@ -114,14 +114,15 @@ pub async fn series_by_ids(pool: &PgPool, ids: &[i64]) -> Result<Vec<SeriesRow>,
 
 /// The tenant's series matching every matcher. Equality matchers narrow the scan in SQL (the
 /// name index, the GIN index on labels); the rest are applied here with anchored regexes.
+/// Answers each series' id, labels and last stored sample time.
 pub async fn select_series(
     pool: &PgPool,
     tenant: Uuid,
     matchers: &[Matcher],
     end: i64,
-) -> Result<Vec<(i64, Labels)>, sqlx::Error> {
+) -> Result<Vec<(i64, Labels, i64)>, sqlx::Error> {
     let mut query: QueryBuilder<Postgres> =
-        QueryBuilder::new("select id, name, labels from metric_series where tenant_id = ");
+        QueryBuilder::new("select id, name, labels, last_ts from metric_series where tenant_id = ");
     query
         .push_bind(tenant)
         .push(" and first_ts <= ")
@@ -146,11 +147,11 @@ pub async fn select_series(
             .push_bind(serde_json::to_string(&equal).expect("strings serialize"))
             .push("::jsonb");
     }
-    let rows: Vec<(i64, String, LabelsJson)> = query.build_query_as().fetch_all(pool).await?;
+    let rows: Vec<(i64, String, LabelsJson, i64)> = query.build_query_as().fetch_all(pool).await?;
     Ok(rows
         .into_iter()
-        .map(|(id, name, json)| (id, labels_from_row(name, json)))
-        .filter(|(_, labels)| crate::labels::matches_all(matchers, labels))
+        .map(|(id, name, json, last_ts)| (id, labels_from_row(name, json), last_ts))
+        .filter(|(_, labels, _)| crate::labels::matches_all(matchers, labels))
         .collect())
 }
 

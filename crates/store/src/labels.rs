@@ -22,6 +22,11 @@ pub enum LabelError {
     InvalidRegex { pattern: String, message: String },
 }
 
+/// A label name Prometheus accepts: `[a-zA-Z_][a-zA-Z0-9_]*`.
+pub fn is_label_name(name: &str) -> bool {
+    valid_name(name, false)
+}
+
 fn valid_name(name: &str, colon: bool) -> bool {
     let mut chars = name.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_' || (colon && c == ':'))

@@ -31,7 +31,7 @@ use tokio::sync::{mpsc, oneshot, Mutex};
 use uuid::Uuid;
 
 pub use chunk::{AppendError, ChunkEncoder, ChunkIter, STALE_NAN};
-pub use labels::{matches_all, LabelError, Labels, MatchOp, Matcher, METRIC_NAME};
+pub use labels::{is_label_name, matches_all, LabelError, Labels, MatchOp, Matcher, METRIC_NAME};
 pub use limits::{Limits, Reason};
 pub use read::{Samples, Series};
 pub use writer::{CheckpointStats, SeriesSamples, WriteError, WriteOutcome};
@@ -292,9 +292,7 @@ impl Store {
         end: i64,
     ) -> Result<Vec<Series>, StoreError> {
         let inner = &self.inner;
-        let limits = self.limits(tenant).await?;
-        let start = start
-            .max(chrono::Utc::now().timestamp_millis() - limits.retention_days as i64 * DAY_MS);
+        let start = self.retained_from(tenant, start).await?;
         if start > end {
             return Ok(Vec::new());
         }
@@ -302,7 +300,7 @@ impl Store {
         if found.is_empty() {
             return Ok(Vec::new());
         }
-        let ids: Vec<i64> = found.iter().map(|(id, _)| *id).collect();
+        let ids: Vec<i64> = found.iter().map(|(id, _, _)| *id).collect();
         let mut chunks: HashMap<i64, Vec<Chunk>> = HashMap::new();
         for (id, chunk) in db::load_chunks(&inner.pool, &ids, start, end).await? {
             chunks.entry(id).or_default().push(chunk);
@@ -314,7 +312,7 @@ impl Store {
         let head = inner.head.read().unwrap();
         let series: Vec<Series> = found
             .into_iter()
-            .map(|(id, labels)| {
+            .map(|(id, labels, _)| {
                 let mut sources = chunks.remove(&id).unwrap_or_default();
                 sources.extend(head.chunks(id, start, end));
                 Series::new(
@@ -329,6 +327,49 @@ impl Store {
             .filter(|s| s.samples().next().is_some())
             .collect();
         Ok(series)
+    }
+
+    /// The labels of the tenant's series matching every matcher that have samples in
+    /// [start, end] as far as the series index knows (first and last stored sample, or samples
+    /// in this replica's head or another replica's log), without reading samples: what the
+    /// series and label APIs list. Like Prometheus' block index, a series with a gap spanning
+    /// [start, end] may be listed.
+    pub async fn series(
+        &self,
+        tenant: Uuid,
+        matchers: &[Matcher],
+        start: i64,
+        end: i64,
+    ) -> Result<Vec<Labels>, StoreError> {
+        let inner = &self.inner;
+        let start = self.retained_from(tenant, start).await?;
+        if start > end {
+            return Ok(Vec::new());
+        }
+        let found = db::select_series(&inner.pool, tenant, matchers, end).await?;
+        let mut foreign = inner.foreign.lock().await;
+        foreign
+            .catch_up(&inner.pool, inner.config.writer_id)
+            .await?;
+        let head = inner.head.read().unwrap();
+        Ok(found
+            .into_iter()
+            .filter(|(id, _, last)| {
+                *last >= start
+                    || !head.chunks(*id, start, end).is_empty()
+                    || !foreign.samples(*id, start, end).is_empty()
+            })
+            .map(|(_, labels, _)| labels)
+            .collect())
+    }
+
+    /// `start`, or the oldest time the tenant's retention still returns.
+    async fn retained_from(&self, tenant: Uuid, start: i64) -> Result<i64, StoreError> {
+        let limits = self.limits(tenant).await?;
+        Ok(
+            start
+                .max(chrono::Utc::now().timestamp_millis() - limits.retention_days as i64 * DAY_MS),
+        )
     }
 
     /// Writes the head's unstored samples as chunk rows now and trims the log.

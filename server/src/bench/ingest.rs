@@ -7,23 +7,18 @@
 
 use std::{
     path::Path,
-    process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
 
 use anyhow::{bail, Context as _};
 use tokio::task::JoinSet;
 
-use super::{millis, percentile};
+use super::{millis, percentile, start_prometheus, tempfile_dir, Meridian};
 use crate::{
     ingest::remote_write::{encode, Label, Sample, TimeSeries, WriteRequest},
     settings::Settings,
-    startup::Application,
 };
-use app::ssr::{
-    request::RequestMeta,
-    scope::{Scope, TokenScope},
-};
+use app::ssr::scope::TokenScope;
 
 pub struct Options {
     pub series: usize,
@@ -141,12 +136,6 @@ async fn send(target: &Target, senders: Vec<Vec<(usize, Vec<u8>)>>, rate: Option
     }
 }
 
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
 fn directory_size(path: &Path) -> u64 {
     std::fs::read_dir(path)
         .map(|entries| {
@@ -162,88 +151,14 @@ fn directory_size(path: &Path) -> u64 {
         .unwrap_or(0)
 }
 
-struct Prometheus {
-    child: Child,
-    port: u16,
-    data: std::path::PathBuf,
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn start_prometheus(binary: &str, dir: &Path) -> anyhow::Result<Prometheus> {
-    let port = free_port()?;
-    std::fs::create_dir_all(dir)?;
-    let config = dir.join("prometheus.yml");
-    std::fs::write(
-        &config,
-        "global: {scrape_interval: 15s}\nscrape_configs: []\n",
-    )?;
-    let data = dir.join("data");
-    let child = Command::new(binary)
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!("--storage.tsdb.path={}", data.display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .arg("--web.enable-remote-write-receiver")
-        .arg("--web.enable-admin-api")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .with_context(|| format!("starting {binary} (apt-get install prometheus)"))?;
-    let prometheus = Prometheus { child, port, data };
-    for _ in 0..200 {
-        if reqwest::get(format!("http://127.0.0.1:{port}/-/ready"))
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return Ok(prometheus);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    bail!("Prometheus did not become ready")
-}
-
 pub async fn run(settings: &Settings, pool: &sqlx::PgPool, options: Options) -> anyhow::Result<()> {
     if options.concurrency == 0 || options.batch == 0 || options.series == 0 || options.samples == 0
     {
         bail!("--series, --samples, --batch and --concurrency must be at least 1");
     }
     let scratch = tempfile_dir()?;
-    let mut meridian_settings = settings.clone();
-    meridian_settings.listen = "127.0.0.1:0".parse()?;
-    meridian_settings.demo = false;
-    // Only the load under test goes into the store it measures.
-    meridian_settings.self_scrape = false;
-    meridian_settings.data_dir = scratch.join("meridian");
-    let application = Application::build(&meridian_settings).await?;
-    let (port, store) = (application.port(), application.store());
-    tokio::spawn(application.run_until_stopped());
-
-    let system = Scope::system(RequestMeta::default());
-    let admin = system.require_admin().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let name = format!("bench-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    let tenant = app::admin::tenants::repo::create_tenant(&admin, pool, &name)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    sqlx::query("insert into tenant_limits (tenant_id, max_series, max_samples_per_second) values ($1, 10000000, 100000000)")
-        .bind(tenant.id)
-        .execute(pool)
-        .await?;
-    let token = app::admin::tokens::repo::create_token(
-        &admin,
-        pool,
-        tenant.id,
-        "bench",
-        &[TokenScope::Ingest],
-        None,
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("{e}"))?
-    .secret;
+    let meridian = Meridian::start(settings, pool, &scratch, TokenScope::Ingest).await?;
+    let (port, store, token) = (meridian.port, meridian.store, meridian.token);
     let mut targets = vec![Target {
         name: "Meridian",
         url: format!("http://127.0.0.1:{port}/api/v1/write"),
@@ -355,11 +270,4 @@ pub async fn run(settings: &Settings, pool: &sqlx::PgPool, options: Options) -> 
     }
     let _ = std::fs::remove_dir_all(&scratch);
     Ok(())
-}
-
-fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
-    let dir =
-        std::env::temp_dir().join(format!("meridian-bench-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
 }

@@ -1,18 +1,148 @@
 //! `server bench login`: how fast Meridian signs people in, against the ceiling set by the
 //! password hash itself, measured in the same run on the same machine. `ingest`: remote_write
-//! throughput, latency and bytes per sample, Meridian against Prometheus.
+//! throughput, latency and bytes per sample, Meridian against Prometheus. `query`: dashboard
+//! range queries over a day of data, Meridian against Prometheus.
 
 pub mod ingest;
+pub mod query;
 
-use std::time::{Duration, Instant};
+use std::{
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
 
+use anyhow::{bail, Context as _};
 use sqlx::PgPool;
 use tokio::task::JoinSet;
+use uuid::Uuid;
 
+use crate::{settings::Settings, startup::Application};
 use app::{
     admin::users::{repo as users, UserChange},
-    ssr::{passwords, request::RequestMeta, scope::Scope, AppState},
+    ssr::{
+        passwords,
+        request::RequestMeta,
+        scope::{Scope, TokenScope},
+        AppState,
+    },
 };
+
+/// An in-process Meridian serving only the benchmark's own tenant.
+pub(crate) struct Meridian {
+    pub port: u16,
+    pub store: store::Store,
+    pub tenant: Uuid,
+    /// A token of the tenant with `scope`.
+    pub token: String,
+}
+
+impl Meridian {
+    pub async fn start(
+        settings: &Settings,
+        pool: &PgPool,
+        scratch: &Path,
+        scope: TokenScope,
+    ) -> anyhow::Result<Meridian> {
+        let mut settings = settings.clone();
+        settings.listen = "127.0.0.1:0".parse()?;
+        settings.demo = false;
+        // Only the load under test goes into the store it measures.
+        settings.self_scrape = false;
+        settings.data_dir = scratch.join("meridian");
+        let application = Application::build(&settings).await?;
+        let (port, store) = (application.port(), application.store());
+        tokio::spawn(application.run_until_stopped());
+
+        let system = Scope::system(RequestMeta::default());
+        let admin = system.require_admin().map_err(|e| anyhow::anyhow!("{e}"))?;
+        let name = format!("bench-{}", &Uuid::new_v4().simple().to_string()[..8]);
+        let tenant = app::admin::tenants::repo::create_tenant(&admin, pool, &name)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        sqlx::query("insert into tenant_limits (tenant_id, max_series, max_samples_per_second) values ($1, 10000000, 100000000)")
+            .bind(tenant.id)
+            .execute(pool)
+            .await?;
+        let token = app::admin::tokens::repo::create_token(
+            &admin,
+            pool,
+            tenant.id,
+            "bench",
+            &[scope],
+            None,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .secret;
+        Ok(Meridian {
+            port,
+            store,
+            tenant: tenant.id,
+            token,
+        })
+    }
+}
+
+pub(crate) fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+pub(crate) struct Prometheus {
+    child: Child,
+    pub port: u16,
+    pub data: PathBuf,
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Debian's Prometheus on a free port, its TSDB in `dir`/data (which may hold blocks already),
+/// receiving remote_write.
+pub(crate) async fn start_prometheus(binary: &str, dir: &Path) -> anyhow::Result<Prometheus> {
+    let port = free_port()?;
+    std::fs::create_dir_all(dir)?;
+    let config = dir.join("prometheus.yml");
+    std::fs::write(
+        &config,
+        "global: {scrape_interval: 15s}\nscrape_configs: []\n",
+    )?;
+    let data = dir.join("data");
+    let child = Command::new(binary)
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!("--storage.tsdb.path={}", data.display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg("--web.enable-remote-write-receiver")
+        .arg("--web.enable-admin-api")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .with_context(|| format!("starting {binary} (apt-get install prometheus)"))?;
+    let prometheus = Prometheus { child, port, data };
+    for _ in 0..200 {
+        if reqwest::get(format!("http://127.0.0.1:{port}/-/ready"))
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return Ok(prometheus);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bail!("Prometheus did not become ready")
+}
+
+pub(crate) fn tempfile_dir() -> anyhow::Result<PathBuf> {
+    let dir =
+        std::env::temp_dir().join(format!("meridian-bench-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
 
 const PASSWORD: &str = "benchmark password, long enough";
 

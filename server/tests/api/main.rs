@@ -11,6 +11,7 @@ mod helpers;
 mod ingest;
 mod limits;
 mod metrics;
+mod oracle;
 mod pages;
 mod query;
 mod scrape;

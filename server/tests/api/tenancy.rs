@@ -73,6 +73,9 @@ enum Rule {
     Read,
     /// REST reads that then check their parameters: readers get the given status.
     ReadParams(u16),
+    /// REST reads of one tenant's data: callers who may see several tenants (admins,
+    /// managers) must name one (400 without), the rest read their own.
+    ReadTenant,
     /// REST reads of one resource: another tenant's answers 404.
     ReadOne,
     /// REST for admins only.
@@ -136,6 +139,12 @@ fn expected(rule: Rule, who: Who, own: bool) -> u16 {
             Who::Anonymous => 401,
             Who::TokenIngestA | Who::TokenWriteA => 403,
             _ => status,
+        },
+        Rule::ReadTenant => match who {
+            Who::Anonymous => 401,
+            Who::TokenIngestA | Who::TokenWriteA => 403,
+            Who::Admin | Who::Manager | Who::ManagerOfA => 400,
+            _ => 200,
         },
         Rule::ReadOne => match who {
             Who::Anonymous => 401,
@@ -229,6 +238,15 @@ fn matrix() -> Vec<(&'static str, &'static str, Rule)> {
         ("POST", "/api/v1/query", Rule::ReadParams(400)),
         ("GET", "/api/v1/query_range", Rule::ReadParams(400)),
         ("POST", "/api/v1/query_range", Rule::ReadParams(400)),
+        ("GET", "/api/v1/format_query", Rule::ReadParams(400)),
+        ("POST", "/api/v1/format_query", Rule::ReadParams(400)),
+        ("GET", "/api/v1/series", Rule::ReadParams(400)),
+        ("POST", "/api/v1/series", Rule::ReadParams(400)),
+        ("GET", "/api/v1/labels", Rule::ReadTenant),
+        ("POST", "/api/v1/labels", Rule::ReadTenant),
+        ("GET", "/api/v1/label/{name}/values", Rule::ReadTenant),
+        ("GET", "/api/v1/metadata", Rule::ReadTenant),
+        ("GET", "/api/v1/status/buildinfo", Rule::Read),
         ("POST", "/api/v1/write", Rule::Ingest(415)),
         ("POST", "/api/v1/push", Rule::Ingest(400)),
         ("GET", "/audit/export.csv", Rule::Read),
@@ -385,7 +403,7 @@ async fn perform(
     } else {
         fx.job_b
     };
-    let path = path.replace(
+    let path = path.replace("{name}", "job").replace(
         "{id}",
         &if path.contains("/audit/") {
             event.to_string()

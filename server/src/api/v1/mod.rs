@@ -3,7 +3,7 @@
 
 mod audit;
 mod auth;
-mod query;
+mod prometheus;
 mod scrape_jobs;
 mod tenants;
 
@@ -38,10 +38,47 @@ pub fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
             delete(scrape_jobs::delete_job),
         ),
         ("GET", "/api/v1/targets", get(scrape_jobs::targets)),
-        ("GET", "/api/v1/query", get(query::instant)),
-        ("POST", "/api/v1/query", post(query::instant)),
-        ("GET", "/api/v1/query_range", get(query::range)),
-        ("POST", "/api/v1/query_range", post(query::range)),
+        ("GET", "/api/v1/query", get(prometheus::query::instant)),
+        ("POST", "/api/v1/query", post(prometheus::query::instant)),
+        ("GET", "/api/v1/query_range", get(prometheus::query::range)),
+        (
+            "POST",
+            "/api/v1/query_range",
+            post(prometheus::query::range),
+        ),
+        (
+            "GET",
+            "/api/v1/format_query",
+            get(prometheus::query::format_query),
+        ),
+        (
+            "POST",
+            "/api/v1/format_query",
+            post(prometheus::query::format_query),
+        ),
+        ("GET", "/api/v1/series", get(prometheus::series::series)),
+        ("POST", "/api/v1/series", post(prometheus::series::series)),
+        (
+            "GET",
+            "/api/v1/labels",
+            get(prometheus::series::label_names),
+        ),
+        (
+            "POST",
+            "/api/v1/labels",
+            post(prometheus::series::label_names),
+        ),
+        (
+            "GET",
+            "/api/v1/label/{name}/values",
+            get(prometheus::series::label_values),
+        ),
+        ("GET", "/api/v1/metadata", get(prometheus::series::metadata)),
+        (
+            "GET",
+            "/api/v1/status/buildinfo",
+            get(prometheus::status::buildinfo),
+        ),
         (
             "POST",
             "/api/v1/write",

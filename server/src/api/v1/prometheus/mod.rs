@@ -1,0 +1,94 @@
+//! Prometheus' HTTP API over the caller's tenant: the same paths, parameters (GET query
+//! string or form POST), JSON shapes and error types, so Grafana and other Prometheus clients
+//! can read Meridian.
+
+pub mod query;
+pub mod series;
+pub mod status;
+
+use axum::{
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::api::ApiError;
+use app::{error::AppError, ssr::scope::Scope};
+
+/// A request's parameters; names may repeat (`match[]`).
+pub struct Params(pub Vec<(String, String)>);
+
+impl Params {
+    /// The first value of `name`, as Prometheus' `FormValue` reads it.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+}
+
+/// `{"status": "success", "data": …}`.
+pub fn success(data: serde_json::Value) -> Response {
+    Json(json!({"status": "success", "data": data})).into_response()
+}
+
+/// Prometheus' error shape: `errorType` names the kind, `error` says what happened.
+pub fn failure(status: StatusCode, kind: &str, message: String) -> Response {
+    (
+        status,
+        Json(json!({"status": "error", "errorType": kind, "error": message})),
+    )
+        .into_response()
+}
+
+pub fn bad_data(message: String) -> Response {
+    failure(StatusCode::BAD_REQUEST, "bad_data", message)
+}
+
+/// The tenant read: the caller's own, or (for callers who see several) the `tenant`
+/// parameter, which must be one of theirs.
+pub fn tenant(scope: &Scope, params: &Params) -> Result<Uuid, Response> {
+    if let Some(home) = scope.home_tenant {
+        return Ok(home);
+    }
+    let Some(text) = params.get("tenant") else {
+        return Err(bad_data("choose a tenant: add tenant=<tenant id>".into()));
+    };
+    match text.parse::<Uuid>() {
+        Ok(id) if scope.sees_tenant(id) => Ok(id),
+        Ok(_) => Err(ApiError(AppError::NotFound).into_response()),
+        Err(_) => Err(bad_data(format!(
+            "invalid parameter \"tenant\": {text:?} is not a tenant id"
+        ))),
+    }
+}
+
+/// Parameter `name` as a time: RFC 3339 or Unix seconds, as Prometheus accepts; milliseconds.
+pub fn time(params: &Params, name: &str, default: Option<i64>) -> Result<i64, Response> {
+    let Some(text) = params.get(name).filter(|t| !t.is_empty()) else {
+        return default.ok_or_else(|| bad_data(format!("invalid parameter \"{name}\": missing")));
+    };
+    if let Ok(seconds) = text.parse::<f64>() {
+        if seconds.is_finite() {
+            return Ok((seconds * 1000.0).round() as i64);
+        }
+    }
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|t| t.timestamp_millis())
+        .map_err(|_| {
+            bad_data(format!(
+                "invalid parameter \"{name}\": cannot parse {text:?} to a valid timestamp"
+            ))
+        })
+}

@@ -28,9 +28,10 @@ pub enum QueryError {
     Store(String),
 }
 
-/// Prometheus' message when a query exceeds its sample limit.
-pub const TOO_MANY_SAMPLES: &str =
-    "query processing would load too many samples into memory in query execution";
+/// Loading reads a query's whole span before evaluating (Prometheus streams it step by step),
+/// so the samples it may load are bounded separately, at this multiple of the samples the
+/// evaluation may hold at once: 200 M samples, about 3.2 GB, with the default limit.
+const LOADED_PER_HELD: usize = 4;
 
 /// A selector and the span of sample times it needs.
 struct Read {
@@ -160,7 +161,7 @@ pub fn series_selector(text: &str) -> Result<Vec<Vec<store::Matcher>>, QueryErro
 }
 
 /// Reads what the expression needs from `tenant`'s series into memory, at most
-/// `max_samples` samples.
+/// `max_samples` samples (else Prometheus' "too many samples" error).
 async fn load(
     store: &Store,
     tenant: Uuid,
@@ -196,7 +197,7 @@ async fn load(
                 let points: Vec<(i64, f64)> = s.samples().collect();
                 loaded += points.len();
                 if loaded > max_samples {
-                    return Err(QueryError::Execution(TOO_MANY_SAMPLES.into()));
+                    return Err(QueryError::Execution(promql::TOO_MANY_SAMPLES.into()));
                 }
                 memory.add(labels, points);
             }
@@ -230,6 +231,7 @@ pub async fn run(
     let deadline = Instant::now() + limits.timeout;
     let engine = Engine {
         deadline: Some(deadline),
+        max_samples: limits.max_samples,
         ..Engine::default()
     };
     let began = Instant::now();
@@ -241,7 +243,7 @@ pub async fn run(
             &expr,
             (start, end),
             &engine,
-            limits.max_samples,
+            limits.max_samples.saturating_mul(LOADED_PER_HELD),
         ),
     )
     .await

@@ -3,6 +3,7 @@
 //! `@`, subqueries aligned to their step.
 
 use std::{
+    cell::Cell,
     collections::{BTreeMap, HashMap},
     time::Instant,
 };
@@ -34,6 +35,9 @@ pub struct Engine {
     /// Evaluation gives up with [`TIMED_OUT`] once this has passed (checked at every step of
     /// a range query or subquery).
     pub deadline: Option<Instant>,
+    /// Samples a query may hold at once: those its selectors read for one step plus the
+    /// result points gathered so far, as Prometheus counts them (`--query.max-samples`).
+    pub max_samples: usize,
 }
 
 impl Default for Engine {
@@ -42,6 +46,7 @@ impl Default for Engine {
             lookback_ms: 5 * 60_000,
             subquery_step_ms: 60_000,
             deadline: None,
+            max_samples: 50_000_000,
         }
     }
 }
@@ -50,6 +55,10 @@ pub type EvalResult<T> = Result<T, String>;
 
 /// Prometheus' message when a query runs past its timeout.
 pub const TIMED_OUT: &str = "query timed out in query execution";
+
+/// Prometheus' message when a query would hold more than its samples limit.
+pub const TOO_MANY_SAMPLES: &str =
+    "query processing would load too many samples into memory in query execution";
 
 impl Engine {
     fn check_deadline(&self) -> EvalResult<()> {
@@ -67,6 +76,7 @@ impl Engine {
             source,
             start: t,
             end: t,
+            held: Cell::new(0),
         };
         ctx.eval(expr, t)
     }
@@ -89,13 +99,21 @@ impl Engine {
             source,
             start,
             end,
+            held: Cell::new(0),
         };
         // Hashed while collecting (a label set hashes once), sorted once at the end.
         let mut series: HashMap<Labels, Vec<(i64, f64)>> = HashMap::new();
         let mut t = start;
+        let mut points = 0;
         while t <= end {
             self.check_deadline()?;
-            match ctx.eval(expr, t)? {
+            ctx.held.set(points);
+            let value = ctx.eval(expr, t)?;
+            points += match &value {
+                Value::Vector(samples) => samples.len(),
+                _ => 1,
+            };
+            match value {
                 Value::Scalar(v) => series.entry(Labels::default()).or_default().push((t, v)),
                 Value::Vector(samples) => {
                     for s in samples {
@@ -135,6 +153,19 @@ pub(crate) struct Ctx<'a> {
     /// The query's start and end, for `@ start()` and `@ end()`.
     start: i64,
     end: i64,
+    /// Samples held now: read by selectors in this step, plus a range query's result so far.
+    held: Cell<usize>,
+}
+
+impl Ctx<'_> {
+    fn hold(&self, samples: usize) -> EvalResult<()> {
+        let held = self.held.get() + samples;
+        self.held.set(held);
+        if held > self.engine.max_samples {
+            return Err(TOO_MANY_SAMPLES.into());
+        }
+        Ok(())
+    }
 }
 
 fn offset_ms(offset: &Option<Offset>) -> i64 {
@@ -202,10 +233,11 @@ impl Ctx<'_> {
 
     /// An instant vector selector: each series' latest sample within the lookback window, unless
     /// that sample is a staleness marker.
-    fn vector_selector(&self, vs: &VectorSelector, t: i64) -> Vec<Sample> {
+    fn vector_selector(&self, vs: &VectorSelector, t: i64) -> EvalResult<Vec<Sample>> {
         let t = self.effective_time(t, &vs.at, &vs.offset);
         let from = t - self.engine.lookback_ms;
-        self.fetch(vs, from, t)
+        let samples: Vec<Sample> = self
+            .fetch(vs, from, t)
             .into_iter()
             .filter_map(|s| {
                 let (ts, v) = *s
@@ -219,13 +251,20 @@ impl Ctx<'_> {
                     v,
                 })
             })
-            .collect()
+            .collect();
+        self.hold(samples.len())?;
+        Ok(samples)
     }
 
     /// A range selector: each series' samples in `[t - range, t]` without staleness markers.
-    fn matrix_selector(&self, vs: &VectorSelector, range: i64, t: i64) -> (Vec<Series>, i64) {
+    fn matrix_selector(
+        &self,
+        vs: &VectorSelector,
+        range: i64,
+        t: i64,
+    ) -> EvalResult<(Vec<Series>, i64)> {
         let t = self.effective_time(t, &vs.at, &vs.offset);
-        let series = self
+        let series: Vec<Series> = self
             .fetch(vs, t - range, t)
             .into_iter()
             .map(|mut s| {
@@ -235,7 +274,8 @@ impl Ctx<'_> {
             })
             .filter(|s| !s.points.is_empty())
             .collect();
-        (series, t)
+        self.hold(series.iter().map(|s| s.points.len()).sum())?;
+        Ok((series, t))
     }
 
     fn subquery(&self, sq: &SubqueryExpr, t: i64) -> EvalResult<(Vec<Series>, i64)> {
@@ -279,7 +319,7 @@ impl Ctx<'_> {
         match expr {
             Expr::MatrixSelector(ms) => {
                 let range = ms.range.as_millis() as i64;
-                let (series, end) = self.matrix_selector(&ms.vs, range, t);
+                let (series, end) = self.matrix_selector(&ms.vs, range, t)?;
                 Ok((series, end, range))
             }
             Expr::Subquery(sq) => {
@@ -311,7 +351,7 @@ impl Ctx<'_> {
                 }
                 other => Err(format!("unary minus on a {}", kind_name(&other))),
             },
-            Expr::VectorSelector(vs) => Ok(Value::Vector(self.vector_selector(vs, t))),
+            Expr::VectorSelector(vs) => Ok(Value::Vector(self.vector_selector(vs, t)?)),
             Expr::MatrixSelector(_) | Expr::Subquery(_) => {
                 let (series, _, _) = self.range_arg(expr, t)?;
                 Ok(Value::Matrix(series))

@@ -8,6 +8,6 @@ mod functions;
 mod memory;
 pub mod value;
 
-pub use eval::{parse, Engine, EvalResult, Source, TIMED_OUT};
+pub use eval::{parse, Engine, EvalResult, Source, TIMED_OUT, TOO_MANY_SAMPLES};
 pub use memory::MemorySource;
 pub use value::{format_float, parse_duration, Labels, Sample, Series, Value};

@@ -47,6 +47,20 @@ impl Series {
     /// The samples in [start, end], oldest first; where sources overlap (a chunk rewritten
     /// while the head still holds it, another replica's log), each timestamp appears once.
     pub fn samples(&self) -> Samples<'_> {
+        // The common case: stored chunks one after another and nothing else. They are read in
+        // turn; merging is for overlapping sources only (it compares every source per sample).
+        let disjoint =
+            self.loose.is_empty() && self.chunks.windows(2).all(|w| w[0].end < w[1].start);
+        if disjoint {
+            return Samples {
+                kind: Kind::Sequential {
+                    chunks: self.chunks.iter(),
+                    current: None,
+                },
+                start: self.start,
+                end: self.end,
+            };
+        }
         let mut sources: Vec<Peekable<Source<'_>>> = self
             .chunks
             .iter()
@@ -56,7 +70,7 @@ impl Series {
             sources.push(Source::Loose(self.loose.iter()).peekable());
         }
         Samples {
-            sources,
+            kind: Kind::Merge(sources),
             start: self.start,
             end: self.end,
         }
@@ -80,9 +94,17 @@ impl Iterator for Source<'_> {
 }
 
 pub struct Samples<'a> {
-    sources: Vec<Peekable<Source<'a>>>,
+    kind: Kind<'a>,
     start: i64,
     end: i64,
+}
+
+enum Kind<'a> {
+    Sequential {
+        chunks: std::slice::Iter<'a, Chunk>,
+        current: Option<ChunkIter<'a>>,
+    },
+    Merge(Vec<Peekable<Source<'a>>>),
 }
 
 impl Iterator for Samples<'_> {
@@ -90,29 +112,46 @@ impl Iterator for Samples<'_> {
 
     fn next(&mut self) -> Option<(i64, f64)> {
         loop {
-            let mut best: Option<(usize, i64)> = None;
-            for (i, source) in self.sources.iter_mut().enumerate() {
-                if let Some(&(t, _)) = source.peek() {
-                    if best.is_none_or(|(_, b)| t < b) {
-                        best = Some((i, t));
+            let sample = match &mut self.kind {
+                Kind::Sequential { chunks, current } => {
+                    match current.as_mut().and_then(Iterator::next) {
+                        Some(sample) => sample,
+                        None => {
+                            *current = Some(ChunkIter::new(&chunks.next()?.data));
+                            continue;
+                        }
                     }
                 }
-            }
-            let (index, timestamp) = best?;
-            let sample = self.sources[index].next()?;
-            for source in self.sources.iter_mut() {
-                while source.peek().is_some_and(|&(t, _)| t == timestamp) {
-                    source.next();
-                }
-            }
-            if timestamp > self.end {
+                Kind::Merge(sources) => merge_next(sources)?,
+            };
+            if sample.0 > self.end {
                 return None;
             }
-            if timestamp >= self.start {
+            if sample.0 >= self.start {
                 return Some(sample);
             }
         }
     }
+}
+
+/// The oldest sample of all sources; every source's sample at that time is consumed with it.
+fn merge_next(sources: &mut [Peekable<Source<'_>>]) -> Option<(i64, f64)> {
+    let mut best: Option<(usize, i64)> = None;
+    for (i, source) in sources.iter_mut().enumerate() {
+        if let Some(&(t, _)) = source.peek() {
+            if best.is_none_or(|(_, b)| t < b) {
+                best = Some((i, t));
+            }
+        }
+    }
+    let (index, timestamp) = best?;
+    let sample = sources[index].next()?;
+    for source in sources.iter_mut() {
+        while source.peek().is_some_and(|&(t, _)| t == timestamp) {
+            source.next();
+        }
+    }
+    Some(sample)
 }
 
 /// Log rows of other replicas, decoded, so a sample another replica acknowledged is visible

@@ -55,8 +55,10 @@ fn write_point(out: &mut String, ms: i64, v: f64) {
     let _ = write!(out, ",\"{}\"]", format_float(v));
 }
 
-fn write_metric(out: &mut String, labels: &promql::Labels) {
-    out.push('{');
+/// Opens the `index`th series of a result: `{"metric":{…}`.
+fn open_series(out: &mut String, index: usize, labels: &promql::Labels) {
+    out.push_str(if index > 0 { ",{" } else { "{" });
+    out.push_str(r#""metric":{"#);
     for (i, (name, value)) in labels.iter().enumerate() {
         if i > 0 {
             out.push(',');
@@ -85,12 +87,7 @@ fn answer(value: Value, t: i64) -> Response {
         Value::Vector(samples) => {
             out.push_str(r#""vector","result":["#);
             for (i, sample) in samples.iter().enumerate() {
-                out.push_str(if i > 0 {
-                    r#",{"metric":"#
-                } else {
-                    r#"{"metric":"#
-                });
-                write_metric(&mut out, &sample.labels);
+                open_series(&mut out, i, &sample.labels);
                 out.push_str(r#","value":"#);
                 write_point(&mut out, t, sample.v);
                 out.push('}');
@@ -100,12 +97,7 @@ fn answer(value: Value, t: i64) -> Response {
         Value::Matrix(series) => {
             out.push_str(r#""matrix","result":["#);
             for (i, s) in series.iter().enumerate() {
-                out.push_str(if i > 0 {
-                    r#",{"metric":"#
-                } else {
-                    r#"{"metric":"#
-                });
-                write_metric(&mut out, &s.labels);
+                open_series(&mut out, i, &s.labels);
                 out.push_str(r#","values":["#);
                 for (k, (ms, v)) in s.points.iter().enumerate() {
                     if k > 0 {

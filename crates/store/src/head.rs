@@ -265,21 +265,39 @@ impl Head {
         let Some(series) = self.series.get(&id) else {
             return Vec::new();
         };
-        let overlaps = |c: &Chunk| c.start <= end && c.end >= start;
         let mut chunks: Vec<Chunk> = series
             .closed
             .iter()
             .map(|(_, c)| c)
-            .filter(|c| overlaps(c))
+            .filter(|c| overlaps(c.start, c.end, start, end))
             .cloned()
             .collect();
         if let Some(open) = &series.open {
-            if open.start <= end && open.end >= start {
+            if overlaps(open.start, open.end, start, end) {
                 chunks.push(open.to_chunk());
             }
         }
         chunks
     }
+
+    /// Whether the head holds samples of a series in [start, end] (without copying them).
+    pub fn has_samples(&self, id: i64, start: i64, end: i64) -> bool {
+        self.series.get(&id).is_some_and(|series| {
+            series
+                .closed
+                .iter()
+                .any(|(_, c)| overlaps(c.start, c.end, start, end))
+                || series
+                    .open
+                    .as_ref()
+                    .is_some_and(|open| overlaps(open.start, open.end, start, end))
+        })
+    }
+}
+
+/// Whether a chunk spanning [chunk_start, chunk_end] overlaps [start, end].
+fn overlaps(chunk_start: i64, chunk_end: i64, start: i64, end: i64) -> bool {
+    chunk_start <= end && chunk_end >= start
 }
 
 #[cfg(test)]

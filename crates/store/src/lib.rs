@@ -356,8 +356,8 @@ impl Store {
             .into_iter()
             .filter(|(id, _, last)| {
                 *last >= start
-                    || !head.chunks(*id, start, end).is_empty()
-                    || !foreign.samples(*id, start, end).is_empty()
+                    || head.has_samples(*id, start, end)
+                    || foreign.has_samples(*id, start, end)
             })
             .map(|(_, labels, _)| labels)
             .collect())

@@ -198,16 +198,24 @@ impl ForeignLog {
     }
 
     pub fn samples(&self, series: i64, start: i64, end: i64) -> Vec<(i64, f64)> {
+        self.in_range(series, start, end).collect()
+    }
+
+    /// Whether other replicas' logs hold a sample of `series` in [start, end].
+    pub fn has_samples(&self, series: i64, start: i64, end: i64) -> bool {
+        self.in_range(series, start, end).next().is_some()
+    }
+
+    fn in_range(&self, series: i64, start: i64, end: i64) -> impl Iterator<Item = (i64, f64)> + '_ {
         self.rows
             .values()
-            .filter_map(|row| row.get(&series))
-            .flat_map(|samples| {
+            .filter_map(move |row| row.get(&series))
+            .flat_map(move |samples| {
                 samples
                     .iter()
                     .copied()
-                    .filter(|(t, _)| *t >= start && *t <= end)
+                    .filter(move |(t, _)| *t >= start && *t <= end)
             })
-            .collect()
     }
 }
 

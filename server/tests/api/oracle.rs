@@ -3,7 +3,10 @@
 //! (tests/oracle/meridian_queries.py) compared with Prometheus' tolerance. The scripts in
 //! tests/oracle are copies of shared/oracle; see tests/oracle/SOURCE.txt.
 
-use std::{path::PathBuf, process::Command};
+use std::{
+    path::PathBuf,
+    process::{Command, Output},
+};
 
 use sqlx::PgPool;
 
@@ -14,24 +17,28 @@ fn oracle_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/oracle")
 }
 
-/// Runs a command off the async workers (the server under test keeps answering meanwhile);
-/// answers its standard output, failing the test with both outputs if it failed.
-async fn run(what: &'static str, mut command: Command) -> String {
+/// Runs a command of the oracle off the async workers (the server under test keeps answering
+/// meanwhile) and answers its output, whatever its exit status.
+async fn output(what: &'static str, mut command: Command) -> Output {
     command
         .current_dir(oracle_dir())
         .env("ORACLE_QUERIES", "meridian_queries")
         .env("PYTHONPATH", oracle_dir());
-    let output = tokio::task::spawn_blocking(move || command.output())
+    tokio::task::spawn_blocking(move || command.output())
         .await
         .unwrap()
-        .unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        .unwrap_or_else(|e| panic!("{what}: cannot start: {e}"))
+}
+
+/// Runs the command as `output` does, failing the test with both outputs if it failed.
+async fn run(what: &'static str, command: Command) {
+    let output = output(what, command).await;
     assert!(
         output.status.success(),
-        "{what} failed:\n{stdout}\n{}",
+        "{what} failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    stdout
 }
 
 #[sqlx::test(migrator = "app::ssr::MIGRATOR")]
@@ -75,10 +82,7 @@ async fn meridian_answers_the_catalogue_as_prometheus_does(pool: PgPool) {
         .arg(work.path().join("answers"))
         .arg(work.path().join("meridian"));
     // The comparer exits 1 on any difference; its report names each query that differs.
-    let report =
-        tokio::task::spawn_blocking(move || compare.current_dir(oracle_dir()).output().unwrap())
-            .await
-            .unwrap();
+    let report = output("compare_answers.py", compare).await;
     let text = String::from_utf8_lossy(&report.stdout).into_owned();
     let failed: Vec<&str> = text
         .lines()

@@ -6,7 +6,10 @@ pub mod audit;
 pub mod auth;
 pub mod components;
 pub mod error;
+pub mod explore;
 pub mod health;
+#[cfg(feature = "ssr")]
+pub mod query;
 pub mod scrape;
 #[cfg(feature = "ssr")]
 pub mod ssr;
@@ -20,11 +23,13 @@ use leptos_router::{
 };
 
 use admin::{
-    limits::LimitsPage, tenants::TenantsPage, tokens::TokensPage, users::UsersPage, AdminLayout,
+    datasources::DatasourcesPage, limits::LimitsPage, tenants::TenantsPage, tokens::TokensPage,
+    users::UsersPage, AdminLayout,
 };
 use audit::AuditRoute;
 use auth::{get_current_user, LoginPage, RequireRole, UserResource};
 use components::{AppHeader, NotFound};
+use explore::ExploreRoute;
 use health::HomePage;
 use scrape::ScrapeJobsPage;
 
@@ -68,12 +73,14 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=|| view! { <RequireRole><HomePage/></RequireRole> } ssr=SsrMode::Async/>
                     <Route path=path!("login") view=LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("audit") view=AuditRoute ssr=SsrMode::Async/>
+                    <Route path=path!("explore") view=ExploreRoute ssr=SsrMode::Async/>
                     <Route path=path!("scrape") view=|| view! { <RequireRole><ScrapeJobsPage/></RequireRole> } ssr=SsrMode::Async/>
                     <Route path=path!("admin") view=|| view! { <AdminLayout><Redirect path="/admin/tenants"/></AdminLayout> } ssr=SsrMode::Async/>
                     <Route path=path!("admin/tenants") view=|| view! { <AdminLayout><TenantsPage/></AdminLayout> } ssr=SsrMode::Async/>
                     <Route path=path!("admin/users") view=|| view! { <AdminLayout><UsersPage/></AdminLayout> } ssr=SsrMode::Async/>
                     <Route path=path!("admin/tokens") view=|| view! { <AdminLayout><TokensPage/></AdminLayout> } ssr=SsrMode::Async/>
                     <Route path=path!("admin/limits") view=|| view! { <AdminLayout><LimitsPage/></AdminLayout> } ssr=SsrMode::Async/>
+                    <Route path=path!("admin/datasources") view=|| view! { <AdminLayout><DatasourcesPage/></AdminLayout> } ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -23,9 +23,9 @@ describe('roles, administration and the audit trail', () => {
 
   test('each role sees the navigation it may use', async () => {
     for (const [role, email, expected] of [
-      ['admin', USERS.admin, ['Status', 'Scrape jobs', 'Audit', 'Admin']],
+      ['admin', USERS.admin, ['Status', 'Explore', 'Scrape jobs', 'Audit', 'Admin']],
       ['manager', USERS.manager, ['Status', 'Scrape jobs', 'Audit']],
-      ['editor', USERS.editor, ['Status', 'Scrape jobs', 'Audit']],
+      ['editor', USERS.editor, ['Status', 'Explore', 'Scrape jobs', 'Audit']],
       ['viewer', USERS.viewer, ['Status', 'Scrape jobs', 'Audit']],
     ]) {
       const { page, problems, close } = await openPage(browser);

@@ -9,7 +9,6 @@ pub mod health;
 pub mod import;
 pub mod ingest;
 pub mod observability;
-pub mod query;
 pub mod scrape;
 pub mod settings;
 pub mod startup;

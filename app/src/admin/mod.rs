@@ -1,5 +1,7 @@
-//! Administration of the installation: tenants, users, API tokens and limits. Admins only.
+//! Administration of the installation: tenants, users, API tokens, limits and
+//! external data sources. Admins only.
 
+pub mod datasources;
 pub mod limits;
 pub mod tenants;
 pub mod tokens;
@@ -23,6 +25,7 @@ pub fn AdminLayout(children: ChildrenFn) -> impl IntoView {
                     <A href="/admin/users">"Users"</A>
                     <A href="/admin/tokens">"API tokens"</A>
                     <A href="/admin/limits">"Limits"</A>
+                    <A href="/admin/datasources">"Data sources"</A>
                 </nav>
                 {move || children.read_value()()}
             </div>

@@ -28,6 +28,7 @@ pub fn AppHeader() -> impl IntoView {
                 {move || Suspend::new(async move {
                     user.await.ok().flatten().map(|user| {
                         let admin = user.role == Role::Admin;
+                        let explorer = matches!(user.role, Role::Admin | Role::TenantEditor);
                         let who = match &user.tenant_name {
                             Some(tenant) => format!("{} · {}", user.email, tenant),
                             None => user.email.clone(),
@@ -35,6 +36,7 @@ pub fn AppHeader() -> impl IntoView {
                         view! {
                             <nav class="main-nav" aria-label="Main">
                                 <A href="/" exact=true>"Status"</A>
+                                {explorer.then(|| view! { <A href="/explore">"Explore"</A> })}
                                 <A href="/scrape">"Scrape jobs"</A>
                                 <A href="/audit">"Audit"</A>
                                 {admin.then(|| view! { <A href="/admin">"Admin"</A> })}

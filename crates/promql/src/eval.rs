@@ -11,8 +11,8 @@ use std::{
 use promql_parser::{
     label::Matcher,
     parser::{
-        self, AggregateExpr, AtModifier, BinaryExpr, Call, Expr, LabelModifier, Offset,
-        SubqueryExpr, VectorMatchCardinality, VectorSelector,
+        AggregateExpr, AtModifier, BinaryExpr, Call, Expr, LabelModifier, Offset, SubqueryExpr,
+        VectorMatchCardinality, VectorSelector,
     },
 };
 
@@ -564,8 +564,9 @@ pub(crate) fn group_by<K: std::hash::Hash + Eq + Clone>(
     groups
 }
 
+/// Parses with Prometheus' error text: `1:8: parse error: unexpected ")"`.
 pub fn parse(query: &str) -> EvalResult<Expr> {
-    parser::parse(query)
+    crate::syntax::parse(query).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ mod binary;
 mod eval;
 mod functions;
 mod memory;
+pub mod syntax;
 pub mod value;
 
 pub use eval::{parse, Engine, EvalResult, Source, TIMED_OUT, TOO_MANY_SAMPLES};

@@ -177,9 +177,16 @@ fn expression() -> impl Strategy<Value = String> {
     })
 }
 
+/// Parses and evaluates `query`; a parse error must point inside the text.
 fn evaluate(query: &str) {
-    let Ok(expr) = parse(query) else {
-        return;
+    let expr = match promql::syntax::parse(query) {
+        Ok(expr) => expr,
+        Err(error) => {
+            if let Some(offset) = error.offset {
+                assert!(query.is_char_boundary(offset), "{query:?}: {error}");
+            }
+            return;
+        }
     };
     let source = source();
     let engine = Engine::default();

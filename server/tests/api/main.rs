@@ -5,6 +5,7 @@ mod audit;
 mod auth;
 mod cli;
 mod correlation;
+mod datasource;
 mod embedded_postgres;
 mod health;
 mod helpers;

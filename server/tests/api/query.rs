@@ -38,7 +38,7 @@ async fn two_tenants(app: &TestApp) -> (Uuid, Uuid, i64) {
 }
 
 /// GET `path` with `token`: status and JSON body.
-async fn get(app: &TestApp, token: &str, path: &str) -> (u16, Value) {
+pub(crate) async fn get(app: &TestApp, token: &str, path: &str) -> (u16, Value) {
     let response = app
         .client
         .get(app.url(path))

@@ -69,6 +69,11 @@ enum Rule {
     Page,
     /// Admin pages.
     AdminPage(u16),
+    /// Pages for admins and tenant editors (Explore).
+    EditorPage,
+    /// Explore's query: admins in any tenant, tenant editors in their own (whatever tenant the
+    /// form names); managers may name only tenants they see, and may not explore them.
+    ExploreFn,
     /// REST reads of the caller's scope (session, or a token with `read`).
     Read,
     /// REST reads that then check their parameters: readers get the given status.
@@ -129,6 +134,17 @@ fn expected(rule: Rule, who: Who, own: bool) -> u16 {
             Who::Admin => ok,
             w if w.has_session() => 403,
             _ => 302,
+        },
+        Rule::EditorPage => match who {
+            Who::Admin | Who::EditorA => 200,
+            w if w.has_session() => 403,
+            _ => 302,
+        },
+        Rule::ExploreFn => match who {
+            Who::Admin | Who::EditorA => 200,
+            w if !w.has_session() => 401,
+            Who::ManagerOfA if !own => 404,
+            _ => 403,
         },
         Rule::Read => match who {
             Who::Anonymous => 401,
@@ -192,11 +208,13 @@ fn matrix() -> Vec<(&'static str, &'static str, Rule)> {
         ("GET", "/login", Rule::Public(200)),
         ("GET", "/audit", Rule::Page),
         ("GET", "/scrape", Rule::Page),
+        ("GET", "/explore", Rule::EditorPage),
         ("GET", "/admin", Rule::AdminPage(302)),
         ("GET", "/admin/tenants", Rule::AdminPage(200)),
         ("GET", "/admin/users", Rule::AdminPage(200)),
         ("GET", "/admin/tokens", Rule::AdminPage(200)),
         ("GET", "/admin/limits", Rule::AdminPage(200)),
+        ("GET", "/admin/datasources", Rule::AdminPage(200)),
         ("POST", "/rpc/health_report", Rule::Public(200)),
         ("POST", "/rpc/current_user", Rule::Public(200)),
         // Wrong credentials, whoever asks.
@@ -217,6 +235,10 @@ fn matrix() -> Vec<(&'static str, &'static str, Rule)> {
         ("POST", "/rpc/revoke_token", Rule::AdminOnly),
         ("POST", "/rpc/list_tenant_limits", Rule::AdminOnly),
         ("POST", "/rpc/set_tenant_limits", Rule::AdminOnly),
+        ("POST", "/rpc/list_tenant_datasources", Rule::AdminOnly),
+        ("POST", "/rpc/set_tenant_datasource", Rule::AdminOnly),
+        ("POST", "/rpc/check_tenant_datasource", Rule::AdminOnly),
+        ("POST", "/rpc/explore_query", Rule::ExploreFn),
         ("POST", "/rpc/list_scrape_jobs", Rule::SignedIn),
         ("POST", "/rpc/create_scrape_job", Rule::EditorFn),
         ("POST", "/rpc/update_scrape_job", Rule::EditorFn),
@@ -521,6 +543,19 @@ async fn perform(
         .map(|field| (field, String::new()))
         .chain([("tenant", tenant.clone())])
         .collect(),
+        // Back to the built-in store: what the fixture has.
+        "/rpc/set_tenant_datasource" => vec![
+            ("tenant", tenant.clone()),
+            ("url", String::new()),
+            ("bearer_token", String::new()),
+            ("org_id", String::new()),
+        ],
+        "/rpc/check_tenant_datasource" => vec![("tenant", tenant.clone())],
+        "/rpc/explore_query" => vec![
+            ("request[tenant]", tenant.clone()),
+            ("request[expr]", "vector(1)".into()),
+            ("request[mode]", "table".into()),
+        ],
         _ => vec![],
     };
 

@@ -15,7 +15,11 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::api::ApiError;
-use app::{error::AppError, ssr::scope::Scope};
+use app::{
+    error::AppError,
+    query::{remote, QueryError},
+    ssr::{scope::Scope, AppState},
+};
 
 /// A request's parameters; names may repeat (`match[]`).
 pub struct Params(pub Vec<(String, String)>);
@@ -91,4 +95,52 @@ pub fn time(params: &Params, name: &str, default: Option<i64>) -> Result<i64, Re
                 "invalid parameter \"{name}\": cannot parse {text:?} to a valid timestamp"
             ))
         })
+}
+
+/// A tenant with an external data source is answered by it: the request goes there as it came
+/// (form POST, or GET for `get_only` paths) and its answer comes back unchanged. `None`: the
+/// tenant reads the store, or the request names no valid tenant (the handler then says so).
+pub async fn forwarded(
+    state: &AppState,
+    scope: &Scope,
+    params: &Params,
+    path: &str,
+    get_only: bool,
+) -> Option<Response> {
+    let tenant = tenant(scope, params).ok()?;
+    let remote = match remote::remote_for(&state.pool, tenant).await {
+        Ok(remote) => remote?,
+        Err(error) => return Some(query_failure(error)),
+    };
+    let timeout = state.query_limits.timeout;
+    Some(
+        match remote.forward(path, &params.0, !get_only, timeout).await {
+            Ok(answer) => (
+                StatusCode::from_u16(answer.status).unwrap_or(StatusCode::BAD_GATEWAY),
+                [(axum::http::header::CONTENT_TYPE, answer.content_type)],
+                answer.body,
+            )
+                .into_response(),
+            Err(error) => query_failure(error),
+        },
+    )
+}
+
+/// A query's failure with Prometheus' status and error type.
+pub fn query_failure(error: QueryError) -> Response {
+    match error {
+        QueryError::BadData(message) => bad_data(format!("invalid parameter \"query\": {message}")),
+        QueryError::Execution(message) => {
+            failure(StatusCode::UNPROCESSABLE_ENTITY, "execution", message)
+        }
+        QueryError::Timeout => failure(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "timeout",
+            QueryError::Timeout.to_string(),
+        ),
+        QueryError::Store(message) | QueryError::Remote(message) => {
+            tracing::warn!(error = %message, "A query could not read its data.");
+            failure(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+        }
+    }
 }

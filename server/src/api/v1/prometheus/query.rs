@@ -4,18 +4,15 @@ use std::fmt::Write as _;
 
 use axum::{
     extract::{Form, State},
-    http::{header, StatusCode},
+    http::header,
     response::{IntoResponse, Response},
 };
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{bad_data, failure, success, tenant, time, Params};
-use crate::{
-    api::{ApiError, ApiScope},
-    query::{self, QueryError},
-};
-use app::ssr::AppState;
+use super::{bad_data, forwarded, query_failure, success, tenant, time, Params};
+use crate::api::{ApiError, ApiScope};
+use app::{query, ssr::AppState};
 use promql::{format_float, Value};
 
 /// Prometheus refuses range queries with more points than this per series.
@@ -126,21 +123,7 @@ async fn evaluate(
     let span = (start, end, step);
     match query::run(&state.store, tenant, query, span, state.query_limits).await {
         Ok(value) => answer(value, start),
-        Err(QueryError::BadData(message)) => {
-            bad_data(format!("invalid parameter \"query\": {message}"))
-        }
-        Err(QueryError::Execution(message)) => {
-            failure(StatusCode::UNPROCESSABLE_ENTITY, "execution", message)
-        }
-        Err(QueryError::Timeout) => failure(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "timeout",
-            QueryError::Timeout.to_string(),
-        ),
-        Err(QueryError::Store(message)) => {
-            tracing::warn!(error = %message, "A query could not read the store.");
-            failure(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
-        }
+        Err(error) => query_failure(error),
     }
 }
 
@@ -151,6 +134,9 @@ pub async fn instant(
 ) -> Result<Response, ApiError> {
     scope.require_read()?;
     let params = Params(params);
+    if let Some(answer) = forwarded(&state, &scope, &params, "/api/v1/query", false).await {
+        return Ok(answer);
+    }
     let checked = (|| {
         let tenant = tenant(&scope, &params)?;
         let now = chrono::Utc::now().timestamp_millis();
@@ -169,6 +155,9 @@ pub async fn range(
 ) -> Result<Response, ApiError> {
     scope.require_read()?;
     let params = Params(params);
+    if let Some(answer) = forwarded(&state, &scope, &params, "/api/v1/query_range", false).await {
+        return Ok(answer);
+    }
     let checked = (|| {
         let tenant = tenant(&scope, &params)?;
         let start = time(&params, "start", None)?;

@@ -11,12 +11,12 @@ use axum::{
 use serde_json::{json, Value as Json_};
 use uuid::Uuid;
 
-use super::{bad_data, failure, success, tenant, time, Params};
-use crate::{
-    api::{ApiError, ApiScope},
+use super::{bad_data, failure, forwarded, success, tenant, time, Params};
+use crate::api::{ApiError, ApiScope};
+use app::{
     query::{series_selector, QueryError},
+    ssr::{scope::Scope, AppState},
 };
-use app::{ssr::scope::Scope, ssr::AppState};
 
 /// What the parameters ask for: the tenant, its series selectors (`match[]`) and time span.
 struct Selection {
@@ -103,9 +103,10 @@ fn labels_json(labels: &store::Labels) -> Json_ {
 }
 
 /// Runs `list` on the selection the parameters make, answering its error response as is.
+/// A tenant with an external data source gets the list from there (`path`, as `get_only`).
 async fn answer<F, Fut>(
-    scope: Scope,
-    params: Vec<(String, String)>,
+    (state, scope, params): (&AppState, Scope, Vec<(String, String)>),
+    (path, get_only): (&str, bool),
     required: bool,
     list: F,
 ) -> Response
@@ -113,7 +114,11 @@ where
     F: FnOnce(Selection) -> Fut,
     Fut: std::future::Future<Output = Result<Json_, Response>>,
 {
-    let selection = match Selection::read(&scope, &Params(params), required) {
+    let params = Params(params);
+    if let Some(answer) = forwarded(state, &scope, &params, path, get_only).await {
+        return answer;
+    }
+    let selection = match Selection::read(&scope, &params, required) {
         Ok(selection) => selection,
         Err(response) => return response,
     };
@@ -129,10 +134,17 @@ pub async fn series(
     Form(params): Form<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
     scope.require_read()?;
-    Ok(answer(scope, params, true, |selection| async move {
-        let found = selection.series(&state).await?;
-        Ok(Json_::Array(selection.cut(found.iter().map(labels_json))))
-    })
+    let state = &state;
+    let request = (state, scope, params);
+    Ok(answer(
+        request,
+        ("/api/v1/series", false),
+        true,
+        |selection| async move {
+            let found = selection.series(state).await?;
+            Ok(Json_::Array(selection.cut(found.iter().map(labels_json))))
+        },
+    )
     .await)
 }
 
@@ -142,14 +154,21 @@ pub async fn label_names(
     Form(params): Form<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
     scope.require_read()?;
-    Ok(answer(scope, params, false, |selection| async move {
-        let found = selection.series(&state).await?;
-        let names: BTreeSet<&str> = found
-            .iter()
-            .flat_map(|l| l.iter().map(|(n, _)| n))
-            .collect();
-        Ok(json!(selection.cut(names.into_iter())))
-    })
+    let state = &state;
+    let request = (state, scope, params);
+    Ok(answer(
+        request,
+        ("/api/v1/labels", false),
+        false,
+        |selection| async move {
+            let found = selection.series(state).await?;
+            let names: BTreeSet<&str> = found
+                .iter()
+                .flat_map(|l| l.iter().map(|(n, _)| n))
+                .collect();
+            Ok(json!(selection.cut(names.into_iter())))
+        },
+    )
     .await)
 }
 
@@ -163,12 +182,17 @@ pub async fn label_values(
     if !store::is_label_name(&name) {
         return Ok(bad_data(format!("invalid label name: {name:?}")));
     }
-    Ok(answer(scope, params, false, |selection| async move {
-        let found = selection.series(&state).await?;
-        let values: BTreeSet<&str> = found.iter().filter_map(|l| l.get(&name)).collect();
-        Ok(json!(selection.cut(values.into_iter())))
-    })
-    .await)
+    let path = format!("/api/v1/label/{name}/values");
+    let state = &state;
+    let request = (state, scope, params);
+    Ok(
+        answer(request, (&path, true), false, |selection| async move {
+            let found = selection.series(state).await?;
+            let values: BTreeSet<&str> = found.iter().filter_map(|l| l.get(&name)).collect();
+            Ok(json!(selection.cut(values.into_iter())))
+        })
+        .await,
+    )
 }
 
 /// Metric metadata as remote_write and scrapes delivered it: `metric` picks one metric,
@@ -181,6 +205,9 @@ pub async fn metadata(
 ) -> Result<Response, ApiError> {
     scope.require_read()?;
     let params = Params(params);
+    if let Some(answer) = forwarded(&state, &scope, &params, "/api/v1/metadata", true).await {
+        return Ok(answer);
+    }
     let tenant = match tenant(&scope, &params) {
         Ok(tenant) => tenant,
         Err(response) => return Ok(response),

@@ -1,10 +1,13 @@
-//! PromQL over a tenant's data in the metric store: every selector of the expression is read
+//! PromQL over a tenant's data in the metric store, or over its external data source
+//! ([`remote`]). In the store: every selector of the expression is read
 //! once for the whole time span the query can touch (the store is async, the engine is not),
 //! then `crates/promql` evaluates over those series in memory.
 
+pub mod remote;
+
 use std::time::{Instant, SystemTime};
 
-use app::ssr::QueryLimits;
+use crate::ssr::{AppState, QueryLimits};
 use promql::{Engine, Labels, MemorySource, Value};
 use promql_parser::{
     label::{MatchOp, Matcher},
@@ -26,6 +29,9 @@ pub enum QueryError {
     Timeout,
     #[error("reading the store: {0}")]
     Store(String),
+    /// The tenant's external data source failed or gave something else than an answer.
+    #[error("{0}")]
+    Remote(String),
 }
 
 /// Loading reads a query's whole span before evaluating (Prometheus streams it step by step),
@@ -273,4 +279,17 @@ pub async fn run(
             QueryError::Execution(message)
         }
     })
+}
+
+/// A query over `tenant`'s data wherever it lives: its external data source, else the store.
+pub async fn evaluate(
+    state: &AppState,
+    tenant: Uuid,
+    query: &str,
+    span: (i64, i64, i64),
+) -> Result<Value, QueryError> {
+    match remote::remote_for(&state.pool, tenant).await? {
+        Some(remote) => remote.query(query, span, state.query_limits.timeout).await,
+        None => run(&state.store, tenant, query, span, state.query_limits).await,
+    }
 }

@@ -1,6 +1,6 @@
 // Explore in the browser: an editor graphs and tabulates the demo tenant's metrics, sees a
 // syntax error under the expression at its position; an admin chooses the tenant; a viewer
-// is not offered the page.
+// is not offered the page. An admin points a tenant at an external data source and back.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -95,5 +95,49 @@ describe('explore', () => {
     const response = await viewer.page.goto(`${server.baseUrl}/explore`);
     assert.equal(response.status(), 403);
     await viewer.close();
+  });
+
+  test('an admin points a tenant at an external data source and back', async () => {
+    const { page, problems, close } = await openPage(browser);
+    await login(page, server.baseUrl, USERS.admin, '/admin/datasources');
+    const row = () => page.locator('tr[data-tenant=globex]');
+    const save = async () => {
+      await row().locator('button:has-text("Save")').click();
+    };
+
+    await row().locator('input[name=url]').fill('prometheus:9090');
+    await save();
+    const error = page.locator('.form-error');
+    await error.waitFor();
+    assert.equal(await error.textContent(), 'url: must start with http:// or https://');
+    problems.length = 0; // the refusal was a 422 the browser logs
+
+    const down = 'http://127.0.0.1:9';
+    await row().locator('input[name=url]').fill(down);
+    await row().locator('input[name=bearer_token]').fill('s3cret');
+    await row().locator('input[name=org_id]').fill('team-a');
+    await save();
+    await page.waitForFunction(() => document.querySelector('tr[data-tenant=globex] input[name=bearer_token]')
+      ?.placeholder === 'set: empty keeps it');
+    await page.reload({ waitUntil: 'networkidle' });
+    assert.equal(await row().locator('input[name=url]').inputValue(), down);
+    assert.equal(await row().locator('input[name=org_id]').inputValue(), 'team-a');
+    assert.equal(await row().locator('input[name=bearer_token]').inputValue(), '', 'the token is never sent back');
+    assert.ok(!(await page.content()).includes('s3cret'));
+
+    await row().locator('button:has-text("Test")').click();
+    const check = page.locator('#datasource-check');
+    await check.waitFor();
+    assert.match(await check.textContent(), /^url: data source http:\/\/127\.0\.0\.1:9: /);
+    await page.screenshot({ path: join(SCREENSHOTS, 'datasources.png'), fullPage: true });
+    problems.length = 0; // the failed test was a 422 too
+
+    await row().locator('input[name=url]').fill('');
+    await save();
+    await page.waitForFunction(() => document.querySelector('tr[data-tenant=globex] input[name=url]')?.value === ''
+      && !document.querySelector('tr[data-tenant=globex] button.check'));
+    assert.equal(await row().locator('button:has-text("Test")').count(), 0);
+    assert.deepEqual(problems, []);
+    await close();
   });
 });

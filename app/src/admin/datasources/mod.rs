@@ -125,7 +125,7 @@ fn DatasourceRow(
                     <ActionForm action=check attr:class="form inline compact">
                         <CsrfField/>
                         <input type="hidden" name="tenant" value=check_tenant/>
-                        <button type="submit" class="button subtle">"Test"</button>
+                        <button type="submit" class="button subtle check">"Test"</button>
                     </ActionForm>
                 }})}
             </td>
@@ -147,7 +147,7 @@ pub fn DatasourcesPage() -> impl IntoView {
                 <p class="muted">"Where each tenant's queries go. Empty: Meridian's own store. A URL: a Prometheus-compatible server (Prometheus, Mimir, Cortex, Thanos) answers the tenant's Prometheus API and Explore queries; Mimir and Cortex need the X-Scope-OrgID of the tenant there."</p>
             </div>
         </div>
-        <FormError error fields=&["url", "bearer_token", "org_id"]/>
+        <FormError error fields=&[]/>
         {move || check.value().get().map(|result| match result {
             Ok(message) => view! { <p class="callout callout-ok" role="status" id="datasource-check">{message}</p> }.into_any(),
             Err(error) => view! { <p class="callout callout-error" role="alert" id="datasource-check">{error.to_string()}</p> }.into_any(),

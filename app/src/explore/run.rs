@@ -9,12 +9,10 @@ use uuid::Uuid;
 use super::{chart, ExploreAnswer, ExploreRequest, Explored, LegendEntry, Row, MAX_ROWS};
 use crate::{
     error::AppError,
-    query::{self, QueryError},
+    query::{self, QueryError, MAX_POINTS},
     ssr::{scope::Scope, AppState},
 };
 
-/// As Prometheus: a range query may have at most this many points a series.
-const MAX_POINTS: i64 = 11_000;
 /// Points a chart aims for when the step is left empty (Prometheus' UI uses the same width).
 const AUTO_POINTS: i64 = 250;
 

@@ -34,6 +34,9 @@ pub enum QueryError {
     Remote(String),
 }
 
+/// As Prometheus, a range query may have at most this many points a series.
+pub const MAX_POINTS: i64 = 11_000;
+
 /// Loading reads a query's whole span before evaluating (Prometheus streams it step by step),
 /// so the samples it may load are bounded separately, at this multiple of the samples the
 /// evaluation may hold at once: 200 M samples, about 3.2 GB, with the default limit.

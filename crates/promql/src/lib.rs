@@ -11,4 +11,6 @@ pub mod value;
 
 pub use eval::{parse, Engine, EvalResult, Source, TIMED_OUT, TOO_MANY_SAMPLES};
 pub use memory::MemorySource;
-pub use value::{format_float, parse_duration, Labels, Sample, Series, Value};
+pub use value::{
+    format_float, parse_duration, parse_seconds_or_duration, Labels, Sample, Series, Value,
+};

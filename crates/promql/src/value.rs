@@ -222,6 +222,16 @@ pub fn format_float(v: f64) -> String {
     }
 }
 
+/// A step or span as Prometheus' API takes it: seconds (`15`, `0.5`) or a duration (`15s`,
+/// `1m30s`); milliseconds.
+pub fn parse_seconds_or_duration(text: &str) -> Result<i64, String> {
+    match text.parse::<f64>() {
+        Ok(seconds) if seconds.is_finite() => Ok((seconds * 1000.0).round() as i64),
+        Ok(_) => Err(format!("{text:?} is not a finite number of seconds")),
+        Err(_) => parse_duration(text),
+    }
+}
+
 /// A Prometheus duration (`1h30m`, `15s`, `0`, `-5m`) in milliseconds.
 pub fn parse_duration(text: &str) -> Result<i64, String> {
     let text = text.trim();

@@ -15,25 +15,14 @@ use crate::api::{ApiError, ApiScope};
 use app::{query, ssr::AppState};
 use promql::{format_float, Value};
 
-/// Prometheus refuses range queries with more points than this per series.
-const MAX_POINTS: i64 = 11_000;
-
 /// Seconds (`15`, `0.5`) or a duration (`15s`, `1m30s`); milliseconds.
 fn step(params: &Params) -> Result<i64, Response> {
     let text = params.get("step").unwrap_or_default();
-    let invalid = || {
+    promql::parse_seconds_or_duration(text).map_err(|_| {
         bad_data(format!(
             "invalid parameter \"step\": cannot parse {text:?} to a valid duration"
         ))
-    };
-    if let Ok(seconds) = text.parse::<f64>() {
-        return if seconds.is_finite() {
-            Ok((seconds * 1000.0).round() as i64)
-        } else {
-            Err(invalid())
-        };
-    }
-    promql::parse_duration(text).map_err(|_| invalid())
+    })
 }
 
 /// A sample time as Prometheus writes it: Unix seconds, a fraction only when there is one.
@@ -171,7 +160,7 @@ pub async fn range(
         if step <= 0 {
             return Err(bad_data("invalid parameter \"step\": zero or negative query resolution step widths are not accepted. Try a positive integer".into()));
         }
-        if (end - start) / step > MAX_POINTS {
+        if (end - start) / step > query::MAX_POINTS {
             return Err(bad_data("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)".into()));
         }
         Ok((tenant, start, end, step))

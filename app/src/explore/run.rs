@@ -10,7 +10,10 @@ use super::{chart, ExploreAnswer, ExploreRequest, Explored, LegendEntry, Row, MA
 use crate::{
     error::AppError,
     query::{self, QueryError, MAX_POINTS},
-    ssr::{scope::Scope, AppState},
+    ssr::{
+        scope::{Scope, TenantChoice},
+        AppState,
+    },
 };
 
 /// Points a chart aims for when the step is left empty (Prometheus' UI uses the same width).
@@ -18,31 +21,30 @@ const AUTO_POINTS: i64 = 250;
 
 /// The form's tenant: the user's own, or (admins, managers) the one they chose, if they see it.
 pub fn tenant(scope: &Scope, request: &ExploreRequest) -> Result<Uuid, AppError> {
-    if let Some(home) = scope.home_tenant {
-        return Ok(home);
-    }
-    let text = request.tenant.as_deref().unwrap_or_default().trim();
-    if text.is_empty() {
-        return Err(AppError::invalid("tenant", "choose a tenant"));
-    }
-    match text.parse::<Uuid>() {
-        Ok(id) if scope.sees_tenant(id) => Ok(id),
-        _ => Err(AppError::NotFound),
-    }
+    scope
+        .chosen_tenant(request.tenant.as_deref())
+        .map_err(|refused| match refused {
+            TenantChoice::Missing => AppError::invalid("tenant", "choose a tenant"),
+            TenantChoice::NotAnId | TenantChoice::NotVisible => AppError::NotFound,
+        })
 }
 
-/// Milliseconds of a duration field: `15s`, `1h30m`, or seconds (`30`).
+/// Milliseconds of a duration field: `15s`, `1h30m`, or seconds (`30`), as the API's `step`.
 fn duration(field: &str, text: &str) -> Result<i64, AppError> {
-    let text = text.trim();
-    let ms = match text.parse::<f64>() {
-        Ok(seconds) if seconds.is_finite() => (seconds * 1000.0).round() as i64,
-        _ => promql::parse_duration(text)
-            .map_err(|_| AppError::invalid(field, "must be a duration like 30s, 5m, 1h or 2d"))?,
-    };
+    let ms = promql::parse_seconds_or_duration(text)
+        .map_err(|_| AppError::invalid(field, "must be a duration like 30s, 5m, 1h or 2d"))?;
     if ms <= 0 {
         return Err(AppError::invalid(field, "must be more than zero"));
     }
     Ok(ms)
+}
+
+/// A form field's text, unless it is empty or blank.
+fn filled(field: &Option<String>) -> Option<&str> {
+    field
+        .as_deref()
+        .map(str::trim)
+        .filter(|text| !text.is_empty())
 }
 
 /// `(start, end, step)` in milliseconds; a table is one instant query at `end`.
@@ -54,18 +56,8 @@ fn span(request: &ExploreRequest, now: i64) -> Result<(i64, i64, i64), AppError>
     if !request.graph() {
         return Ok((end, end, 0));
     }
-    let range = request
-        .range
-        .as_deref()
-        .map(str::trim)
-        .filter(|r| !r.is_empty());
-    let range = duration("range", range.unwrap_or("1h"))?;
-    let step = match request
-        .step
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
+    let range = duration("range", filled(&request.range).unwrap_or("1h"))?;
+    let step = match filled(&request.step) {
         Some(text) => duration("step", text)?,
         None => (range / AUTO_POINTS / 1000).max(1) * 1000,
     };

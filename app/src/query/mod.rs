@@ -169,16 +169,15 @@ pub fn series_selector(text: &str) -> Result<Vec<Vec<store::Matcher>>, QueryErro
     }
 }
 
-/// Reads what the expression needs from `tenant`'s series into memory, at most
-/// `max_samples` samples (else Prometheus' "too many samples" error).
+/// Reads what the expression needs from `tenant`'s series, still compressed: the selectors'
+/// series over the spans they need.
 async fn load(
     store: &Store,
     tenant: Uuid,
     expr: &Expr,
     (start, end): (i64, i64),
     engine: &Engine,
-    max_samples: usize,
-) -> Result<MemorySource, QueryError> {
+) -> Result<Vec<store::Series>, QueryError> {
     let mut wanted = Vec::new();
     reads(
         expr,
@@ -188,28 +187,71 @@ async fn load(
         engine.lookback_ms,
         &mut wanted,
     );
-    let mut memory = MemorySource::default();
-    let mut loaded = 0usize;
+    let mut loaded = Vec::new();
     for read in wanted {
         for matchers in alternatives(&read.selector)? {
             let series = store
                 .select(tenant, &matchers, read.from, read.to)
                 .await
                 .map_err(|e| QueryError::Store(e.to_string()))?;
-            for s in series {
-                let labels = Labels::new(
-                    s.labels
-                        .iter()
-                        .map(|(n, v)| (n.to_string(), v.to_string()))
-                        .collect(),
-                );
-                let points: Vec<(i64, f64)> = s.samples().collect();
-                loaded += points.len();
-                if loaded > max_samples {
-                    return Err(QueryError::Execution(promql::TOO_MANY_SAMPLES.into()));
-                }
-                memory.add(labels, points);
+            loaded.extend(series);
+        }
+    }
+    Ok(loaded)
+}
+
+/// Decodes loaded series into memory, on `threads` threads, at most `max_samples` samples
+/// (else Prometheus' "too many samples" error).
+fn decode(
+    loaded: Vec<store::Series>,
+    threads: usize,
+    max_samples: usize,
+) -> Result<MemorySource, QueryError> {
+    let too_many = || QueryError::Execution(promql::TOO_MANY_SAMPLES.into());
+    let part = loaded.len().div_ceil(threads.max(1)).max(1);
+    let decoded: Vec<Option<Vec<(Labels, Vec<(i64, f64)>)>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = loaded
+            .chunks(part)
+            .map(|series| {
+                scope.spawn(move || {
+                    let mut samples = 0usize;
+                    let mut decoded = Vec::with_capacity(series.len());
+                    for s in series {
+                        let mut points = Vec::with_capacity(s.samples_bound());
+                        points.extend(s.samples());
+                        samples += points.len();
+                        if samples > max_samples {
+                            return None;
+                        }
+                        let labels = Labels::new(
+                            s.labels
+                                .iter()
+                                .map(|(n, v)| (n.to_string(), v.to_string()))
+                                .collect(),
+                        );
+                        decoded.push((labels, points));
+                    }
+                    Some(decoded)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    let mut memory = MemorySource::default();
+    let mut samples = 0usize;
+    for part in decoded {
+        for (labels, points) in part.ok_or_else(too_many)? {
+            samples += points.len();
+            if samples > max_samples {
+                return Err(too_many());
             }
+            memory.add(labels, points);
         }
     }
     Ok(memory)
@@ -244,22 +286,22 @@ pub async fn run(
         ..Engine::default()
     };
     let began = Instant::now();
-    let memory = tokio::time::timeout_at(
+    let loaded = tokio::time::timeout_at(
         deadline.into(),
-        load(
-            store,
-            tenant,
-            &expr,
-            (start, end),
-            &engine,
-            limits.max_samples.saturating_mul(LOADED_PER_HELD),
-        ),
+        load(store, tenant, &expr, (start, end), &engine),
     )
     .await
     .map_err(|_| QueryError::Timeout)??;
-    let loaded = began.elapsed();
-    // Evaluation is CPU work: off the async workers.
+    let read = began.elapsed();
+    // Decoding and evaluation are CPU work: off the async workers.
     tokio::task::spawn_blocking(move || {
+        let began = Instant::now();
+        let memory = decode(
+            loaded,
+            engine.threads,
+            limits.max_samples.saturating_mul(LOADED_PER_HELD),
+        )?;
+        let decoded = began.elapsed();
         let began = Instant::now();
         let value = if step == 0 {
             engine.instant(&memory, &expr, start)
@@ -267,21 +309,21 @@ pub async fn run(
             engine.range(&memory, &expr, start, end, step)
         };
         tracing::debug!(
-            load_ms = loaded.as_secs_f64() * 1000.0,
+            read_ms = read.as_secs_f64() * 1000.0,
+            decode_ms = decoded.as_secs_f64() * 1000.0,
             evaluate_ms = began.elapsed().as_secs_f64() * 1000.0,
             "Query evaluated."
         );
-        value
+        value.map_err(|message| {
+            if message == promql::TIMED_OUT {
+                QueryError::Timeout
+            } else {
+                QueryError::Execution(message)
+            }
+        })
     })
     .await
     .map_err(|e| QueryError::Execution(e.to_string()))?
-    .map_err(|message| {
-        if message == promql::TIMED_OUT {
-            QueryError::Timeout
-        } else {
-            QueryError::Execution(message)
-        }
-    })
 }
 
 /// A query over `tenant`'s data wherever it lives: its external data source, else the store.

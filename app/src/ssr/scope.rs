@@ -49,6 +49,16 @@ pub enum TenantAccess {
     Only(Vec<Uuid>),
 }
 
+/// Why [`Scope::chosen_tenant`] found no tenant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TenantChoice {
+    /// The caller sees several tenants and named none.
+    Missing,
+    NotAnId,
+    /// A tenant the caller does not see (or none at all): answered as not found.
+    NotVisible,
+}
+
 /// What an API token may do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TokenScope {
@@ -113,6 +123,23 @@ impl Scope {
         match &self.tenants {
             TenantAccess::All => true,
             TenantAccess::Only(ids) => ids.contains(&tenant),
+        }
+    }
+
+    /// The tenant a read is about: the caller's own, or (for callers who see several) the one
+    /// they name, which must be one they see. Callers word the refusal in their own protocol.
+    pub fn chosen_tenant(&self, chosen: Option<&str>) -> Result<Uuid, TenantChoice> {
+        if let Some(home) = self.home_tenant {
+            return Ok(home);
+        }
+        let text = chosen.unwrap_or_default().trim();
+        if text.is_empty() {
+            return Err(TenantChoice::Missing);
+        }
+        match text.parse::<Uuid>() {
+            Ok(id) if self.sees_tenant(id) => Ok(id),
+            Ok(_) => Err(TenantChoice::NotVisible),
+            Err(_) => Err(TenantChoice::NotAnId),
         }
     }
 

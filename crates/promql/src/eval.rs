@@ -5,6 +5,7 @@
 use std::{
     cell::Cell,
     collections::{BTreeMap, HashMap},
+    sync::atomic::{AtomicUsize, Ordering},
     time::Instant,
 };
 
@@ -21,8 +22,9 @@ use crate::{
     value::{is_stale, Labels, Sample, Series, Value, METRIC_NAME},
 };
 
-/// Where series come from: the store, or memory in tests.
-pub trait Source {
+/// Where series come from: the store, or memory in tests. Shared by the threads of a range
+/// query.
+pub trait Source: Sync {
     /// Every series matching all `matchers`, with its samples in `[start, end]` (ms).
     fn select(&self, matchers: &[Matcher], start: i64, end: i64) -> Vec<Series>;
 }
@@ -38,6 +40,8 @@ pub struct Engine {
     /// Samples a query may hold at once: those its selectors read for one step plus the
     /// result points gathered so far, as Prometheus counts them (`--query.max-samples`).
     pub max_samples: usize,
+    /// Threads a range query's steps are spread over.
+    pub threads: usize,
 }
 
 impl Default for Engine {
@@ -47,6 +51,7 @@ impl Default for Engine {
             subquery_step_ms: 60_000,
             deadline: None,
             max_samples: 50_000_000,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
         }
     }
 }
@@ -82,7 +87,10 @@ impl Engine {
     }
 
     /// A range query: the expression at every step from `start` to `end`, as a matrix sorted
-    /// by labels (a scalar expression gives one series without labels).
+    /// by labels (a scalar expression gives one series without labels). Steps do not depend
+    /// on each other, so runs of consecutive steps are evaluated on [`Engine::threads`]
+    /// threads; the answer, its errors and the samples limit are those of one thread going
+    /// step by step.
     pub fn range(
         &self,
         source: &dyn Source,
@@ -94,40 +102,55 @@ impl Engine {
         if step <= 0 {
             return Err("zero or negative query resolution step widths are not accepted".into());
         }
-        let ctx = Ctx {
-            engine: self,
-            source,
-            start,
-            end,
-            held: Cell::new(0),
+        let steps = if end < start {
+            0
+        } else {
+            ((end - start) / step + 1) as usize
         };
-        // Hashed while collecting (a label set hashes once), sorted once at the end.
-        let mut series: HashMap<Labels, Vec<(i64, f64)>> = HashMap::new();
-        let mut t = start;
+        let threads = self
+            .threads
+            .clamp(1, steps.div_ceil(MIN_STEPS_A_THREAD).max(1));
+        let first_failed = AtomicUsize::new(usize::MAX);
+        let slice = |k: usize| {
+            let steps = (k * steps / threads)..((k + 1) * steps / threads);
+            self.range_slice(source, expr, (start, end, step), steps, &first_failed)
+        };
+        let slices: Vec<Slice> = if threads == 1 {
+            vec![slice(0)]
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = (1..threads)
+                    .map(|k| scope.spawn(move || slice(k)))
+                    .collect();
+                let mut slices = vec![slice(0)];
+                slices.extend(handles.into_iter().map(|h| match h.join() {
+                    Ok(slice) => slice,
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }));
+                slices
+            })
+        };
+        // The samples limit as one thread would have applied it: at each step, the result
+        // points of all earlier steps plus what this step's selectors read.
         let mut points = 0;
-        while t <= end {
-            self.check_deadline()?;
-            ctx.held.set(points);
-            let value = ctx.eval(expr, t)?;
-            points += match &value {
-                Value::Vector(samples) => samples.len(),
-                _ => 1,
-            };
-            match value {
-                Value::Scalar(v) => series.entry(Labels::default()).or_default().push((t, v)),
-                Value::Vector(samples) => {
-                    for s in samples {
-                        series.entry(s.labels).or_default().push((t, s.v));
-                    }
+        let mut series: HashMap<Labels, Vec<(i64, f64)>> = HashMap::new();
+        for slice in slices {
+            for step in slice.steps {
+                if points + step.read > self.max_samples {
+                    return Err(TOO_MANY_SAMPLES.into());
                 }
-                other => {
-                    return Err(format!(
-                        "invalid expression type \"{}\" for range query, must be Scalar or instant Vector",
-                        kind_name(&other)
-                    ))
+                points += step.points;
+            }
+            if let Some(error) = slice.error {
+                return Err(error);
+            }
+            if series.is_empty() {
+                series = slice.series;
+            } else {
+                for (labels, later) in slice.series {
+                    series.entry(labels).or_default().extend(later);
                 }
             }
-            t += step;
         }
         let mut series: Vec<Series> = series
             .into_iter()
@@ -136,6 +159,89 @@ impl Engine {
         series.sort_by(|a, b| a.labels.cmp(&b.labels));
         Ok(Value::Matrix(series))
     }
+
+    /// Evaluates the steps numbered `steps` of a range query. Stops at its first error, or
+    /// once another slice failed at an earlier step (whose error then is the answer).
+    fn range_slice(
+        &self,
+        source: &dyn Source,
+        expr: &Expr,
+        (start, end, step): (i64, i64, i64),
+        steps: std::ops::Range<usize>,
+        first_failed: &AtomicUsize,
+    ) -> Slice {
+        let ctx = Ctx {
+            engine: self,
+            source,
+            start,
+            end,
+            held: Cell::new(0),
+        };
+        // Hashed while collecting (a label set hashes once), sorted once at the end.
+        let mut slice = Slice::default();
+        // Result points of this slice's earlier steps: at most those of all earlier steps, so
+        // exceeding the limit here means exceeding it on one thread too.
+        let mut points = 0;
+        for i in steps {
+            if first_failed.load(Ordering::Relaxed) < i {
+                break;
+            }
+            let t = start + i as i64 * step;
+            ctx.held.set(points);
+            let value = self.check_deadline().and_then(|()| ctx.eval(expr, t));
+            let read = ctx.held.get() - points;
+            let value = match value {
+                Ok(Value::Scalar(v)) => Ok(vec![Sample {
+                    labels: Labels::default(),
+                    t,
+                    v,
+                }]),
+                Ok(Value::Vector(samples)) => Ok(samples),
+                Ok(other) => Err(format!(
+                    "invalid expression type \"{}\" for range query, must be Scalar or instant Vector",
+                    kind_name(&other)
+                )),
+                Err(e) => Err(e),
+            };
+            match value {
+                Ok(samples) => {
+                    points += samples.len();
+                    slice.steps.push(StepCount {
+                        read,
+                        points: samples.len(),
+                    });
+                    for s in samples {
+                        slice.series.entry(s.labels).or_default().push((t, s.v));
+                    }
+                }
+                Err(error) => {
+                    // What the selectors read before the error still counts against the limit.
+                    slice.steps.push(StepCount { read, points: 0 });
+                    slice.error = Some(error);
+                    first_failed.fetch_min(i, Ordering::Relaxed);
+                    break;
+                }
+            }
+        }
+        slice
+    }
+}
+
+/// Steps a thread of a range query takes at least: fewer are not worth a thread.
+const MIN_STEPS_A_THREAD: usize = 16;
+
+/// What a run of consecutive steps of a range query gave.
+#[derive(Default)]
+struct Slice {
+    series: HashMap<Labels, Vec<(i64, f64)>>,
+    steps: Vec<StepCount>,
+    error: Option<String>,
+}
+
+/// Samples a step's selectors read, and the result points it gave.
+struct StepCount {
+    read: usize,
+    points: usize,
 }
 
 fn kind_name(value: &Value) -> &'static str {
@@ -594,5 +700,84 @@ mod tests {
         assert_eq!(engine.instant(&source, &expr, 0).err(), timed_out);
         let unhurried = Engine::default();
         assert!(unhurried.range(&source, &expr, 0, 60_000, 1000).is_ok());
+    }
+
+    fn labels(pairs: &[(&str, &str)]) -> Labels {
+        Labels::new(
+            pairs
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    /// A range query on several threads answers what one thread answers: values, the first
+    /// error in step order, and the samples limit counted over all earlier steps.
+    #[test]
+    fn range_queries_on_threads_answer_as_on_one() {
+        let mut source = MemorySource::default();
+        for i in 0..20 {
+            let name = i.to_string();
+            source.add(
+                labels(&[
+                    (METRIC_NAME, "c"),
+                    ("i", &name),
+                    ("g", &(i % 3).to_string()),
+                ]),
+                (0..400).map(|s| (s * 15_000, (s * (i + 1)) as f64)),
+            );
+        }
+        // From 3000 s on, two series of `m` match `n` on `x`: an error in the later steps only.
+        let every = |from: i64| (from / 15_000..400).map(|s| (s * 15_000, 1.0));
+        source.add(
+            labels(&[(METRIC_NAME, "m"), ("x", "1"), ("y", "a")]),
+            every(0),
+        );
+        source.add(
+            labels(&[(METRIC_NAME, "m"), ("x", "1"), ("y", "b")]),
+            every(3_000_000),
+        );
+        source.add(labels(&[(METRIC_NAME, "n"), ("x", "1")]), every(0));
+        let one = Engine {
+            threads: 1,
+            ..Engine::default()
+        };
+        let run = |engine: &Engine, query: &str, max_samples: usize| {
+            let engine = Engine {
+                max_samples,
+                ..engine.clone()
+            };
+            let expr = parse(query).unwrap();
+            engine.range(&source, &expr, 0, 5_985_000, 15_000)
+        };
+        let queries = [
+            "sum by (g) (rate(c[1m]))",
+            "c",
+            "time()",
+            "m > on(x) group_left n",
+            "n + on(x) m",
+        ];
+        for threads in [2, 3, 7] {
+            let many = Engine {
+                threads,
+                ..Engine::default()
+            };
+            for query in queries {
+                for max_samples in [50_000_000, 20 * 400, 2_000, 100] {
+                    let expected = run(&one, query, max_samples);
+                    let actual = run(&many, query, max_samples);
+                    assert_eq!(
+                        format!("{actual:?}"),
+                        format!("{expected:?}"),
+                        "{query} on {threads} threads, at most {max_samples} samples"
+                    );
+                }
+            }
+        }
+        // The cases above include answers, the samples limit and a later step's error.
+        let ok = run(&one, queries[0], 50_000_000);
+        assert!(matches!(ok, Ok(Value::Matrix(ref m)) if m.len() == 3 && m[0].points.len() == 399));
+        assert_eq!(run(&one, "c", 2_000).err(), Some(TOO_MANY_SAMPLES.into()));
+        assert!(run(&one, queries[4], 50_000_000).is_err());
     }
 }

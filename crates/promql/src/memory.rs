@@ -1,6 +1,10 @@
 //! Series held in memory: the promqltest runner's storage, and a query's prefetched data.
 
-use std::{cell::RefCell, collections::HashMap};
+use std::{
+    collections::HashMap,
+    sync::Mutex,
+    thread::{self, ThreadId},
+};
 
 use promql_parser::label::Matcher;
 
@@ -15,14 +19,16 @@ pub struct MemorySource {
     index: HashMap<Labels, usize>,
     /// The series each set of matchers selects (a range query asks the same at every step),
     /// with where each one's previous window began: windows move forward step by step, so the
-    /// next one is found by a short walk instead of a binary search over all the points.
-    selected: RefCell<HashMap<String, Vec<(usize, usize)>>>,
+    /// next one is found by a short walk instead of a binary search over all the points. Each
+    /// thread of a range query walks its own steps, so keeps its own (a source lives for one
+    /// query, or is cleared by `add`, so the entries of ended threads do not pile up).
+    selected: Mutex<HashMap<(ThreadId, String), Vec<(usize, usize)>>>,
 }
 
 impl MemorySource {
     /// Adds samples to the series with these labels (kept sorted by time).
     pub fn add(&mut self, labels: Labels, points: impl IntoIterator<Item = (i64, f64)>) {
-        self.selected.get_mut().clear();
+        self.forget_selections();
         let index = *self.index.entry(labels.clone()).or_insert_with(|| {
             self.series.push(Series {
                 labels,
@@ -32,7 +38,12 @@ impl MemorySource {
         });
         let series = &mut self.series[index];
         let sorted_before = series.points.len();
-        series.points.extend(points);
+        if sorted_before == 0 {
+            // A new series takes the points as they come (a Vec without a copy).
+            series.points = points.into_iter().collect();
+        } else {
+            series.points.extend(points);
+        }
         let in_order = series.points[sorted_before.saturating_sub(1)..]
             .windows(2)
             .all(|w| w[0].0 < w[1].0);
@@ -48,15 +59,27 @@ impl MemorySource {
     pub fn clear(&mut self) {
         self.series.clear();
         self.index.clear();
-        self.selected.get_mut().clear();
+        self.forget_selections();
+    }
+
+    fn forget_selections(&mut self) {
+        self.selected
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 }
 
 impl Source for MemorySource {
     fn select(&self, matchers: &[Matcher], start: i64, end: i64) -> Vec<Series> {
-        let key = format!("{matchers:?}");
-        let mut selected = self.selected.borrow_mut();
-        let chosen = selected.entry(key).or_insert_with(|| {
+        let key = (thread::current().id(), format!("{matchers:?}"));
+        // Taken out while in use, so the threads do not wait on each other.
+        let taken = self
+            .selected
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&key);
+        let mut chosen = taken.unwrap_or_else(|| {
             (0..self.series.len())
                 .filter(|&i| {
                     let labels = &self.series[i].labels;
@@ -67,7 +90,7 @@ impl Source for MemorySource {
                 .map(|i| (i, 0))
                 .collect()
         });
-        chosen
+        let series = chosen
             .iter_mut()
             .map(|(i, hint)| {
                 let s = &self.series[*i];
@@ -80,7 +103,12 @@ impl Source for MemorySource {
                     points: s.points[from..to].to_vec(),
                 }
             })
-            .collect()
+            .collect();
+        self.selected
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, chosen);
+        series
     }
 }
 

@@ -49,8 +49,31 @@ impl<'a> BitReader<'a> {
         Some(bit)
     }
 
+    /// The next `count` bits (at most 64) as a number, or None (reading nothing) when fewer
+    /// remain. Reads a whole word at a time: decoding spends most of its time here.
     pub fn read_bits(&mut self, count: u8) -> Option<u64> {
-        (0..count).try_fold(0u64, |acc, _| Some((acc << 1) | self.read_bit()? as u64))
+        debug_assert!(count <= 64);
+        if count == 0 {
+            return Some(0);
+        }
+        let end = self.position + count as usize;
+        if end > self.bytes.len() * 8 {
+            return None;
+        }
+        let first = self.position / 8;
+        // The bits wanted lie in the 9 bytes from `first`; a 16-byte window holds them.
+        let word = match self.bytes.get(first..first + 16) {
+            Some(window) => u128::from_be_bytes(window.try_into().expect("16 bytes")),
+            None => {
+                let mut window = [0u8; 16];
+                let tail = &self.bytes[first..];
+                window[..tail.len()].copy_from_slice(tail);
+                u128::from_be_bytes(window)
+            }
+        };
+        let value = (word << (self.position % 8)) >> (128 - count as u32);
+        self.position = end;
+        Some(value as u64)
     }
 }
 
@@ -73,5 +96,6 @@ mod tests {
         assert_eq!(reader.read_bits(64), Some(u64::MAX));
         assert_eq!(reader.read_bits(3), Some(5));
         assert_eq!(reader.read_bits(8), None, "only 3 padding bits remain");
+        assert_eq!(reader.read_bits(3), Some(0), "a failed read reads nothing");
     }
 }

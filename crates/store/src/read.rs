@@ -44,6 +44,16 @@ impl Series {
         }
     }
 
+    /// At least as many samples as [`Series::samples`] gives: all its sources hold, in the
+    /// range or not (room to reserve before decoding).
+    pub fn samples_bound(&self) -> usize {
+        self.chunks
+            .iter()
+            .map(|c| c.samples as usize)
+            .sum::<usize>()
+            + self.loose.len()
+    }
+
     /// The samples in [start, end], oldest first; where sources overlap (a chunk rewritten
     /// while the head still holds it, another replica's log), each timestamp appears once.
     pub fn samples(&self) -> Samples<'_> {

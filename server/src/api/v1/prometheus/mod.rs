@@ -18,7 +18,10 @@ use crate::api::ApiError;
 use app::{
     error::AppError,
     query::{remote, QueryError},
-    ssr::{scope::Scope, AppState},
+    ssr::{
+        scope::{Scope, TenantChoice},
+        AppState,
+    },
 };
 
 /// A request's parameters; names may repeat (`match[]`).
@@ -63,19 +66,16 @@ pub fn bad_data(message: String) -> Response {
 /// The tenant read: the caller's own, or (for callers who see several) the `tenant`
 /// parameter, which must be one of theirs.
 pub fn tenant(scope: &Scope, params: &Params) -> Result<Uuid, Response> {
-    if let Some(home) = scope.home_tenant {
-        return Ok(home);
-    }
-    let Some(text) = params.get("tenant") else {
-        return Err(bad_data("choose a tenant: add tenant=<tenant id>".into()));
-    };
-    match text.parse::<Uuid>() {
-        Ok(id) if scope.sees_tenant(id) => Ok(id),
-        Ok(_) => Err(ApiError(AppError::NotFound).into_response()),
-        Err(_) => Err(bad_data(format!(
-            "invalid parameter \"tenant\": {text:?} is not a tenant id"
-        ))),
-    }
+    scope
+        .chosen_tenant(params.get("tenant"))
+        .map_err(|refused| match refused {
+            TenantChoice::Missing => bad_data("choose a tenant: add tenant=<tenant id>".into()),
+            TenantChoice::NotAnId => bad_data(format!(
+                "invalid parameter \"tenant\": {:?} is not a tenant id",
+                params.get("tenant").unwrap_or_default()
+            )),
+            TenantChoice::NotVisible => ApiError(AppError::NotFound).into_response(),
+        })
 }
 
 /// Parameter `name` as a time: RFC 3339 or Unix seconds, as Prometheus accepts; milliseconds.

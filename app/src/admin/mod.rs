@@ -27,7 +27,8 @@ pub fn AdminLayout(children: ChildrenFn) -> impl IntoView {
                     <A href="/admin/limits">"Limits"</A>
                     <A href="/admin/datasources">"Data sources"</A>
                 </nav>
-                {move || children.read_value()()}
+                // Built once, not in a `move ||` closure: see `RequireRole`.
+                {children.read_value()()}
             </div>
         </RequireRole>
     }

@@ -143,9 +143,15 @@ pub fn RequireRole(
 ) -> impl IntoView {
     let user = use_current_user();
     let children = StoredValue::new(children);
+    // A bare `Suspend`, not `move || Suspend::new(..)`. On the server leptos calls a reactive
+    // closure twice, in a dry run that starts resource loads and then in the real render. When
+    // the user had already loaded by the dry run, the page was built twice and its resources
+    // numbered twice; the browser, building it once, hydrated against the first copy's data and
+    // panicked. A `Suspend` keeps what its dry run built. The user never changes on a page
+    // (signing in or out reloads it), so there is nothing to react to.
     view! {
         <Suspense>
-            {move || Suspend::new(async move {
+            {Suspend::new(async move {
                 match user.await {
                     Ok(Some(user)) if roles.is_empty() || roles.contains(&user.role) => {
                         Either::Left(children.read_value()())

@@ -1,24 +1,13 @@
 // Explore in the browser: an editor graphs and tabulates the demo tenant's metrics, sees a
 // syntax error under the expression at its position; an admin chooses the tenant; a viewer
 // is not offered the page. An admin points a tenant at an external data source and back.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { launchBrowser, login, openPage, SCREENSHOTS, startServer, USERS } from './harness.mjs';
+import { login, openPage, SCREENSHOTS, serverAndBrowser, USERS } from './harness.mjs';
 
 describe('explore', () => {
-  let server;
-  let browser;
-
-  before(async () => {
-    server = await startServer();
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
+  const suite = serverAndBrowser();
 
   const run = async (page, expr, mode) => {
     await page.fill('#explore-form textarea[name=expr]', expr);
@@ -30,14 +19,14 @@ describe('explore', () => {
   };
 
   test('an editor graphs and tabulates a query and sees where a syntax error is', async () => {
-    const { page, problems, close } = await openPage(browser);
-    await login(page, server.baseUrl, USERS.editor, '/explore');
+    const { page, problems, close } = await openPage(suite.browser);
+    await login(page, suite.server.baseUrl, USERS.editor, '/explore');
     assert.equal(await page.locator('#explore-form select[name=tenant]').count(), 0, 'an editor explores their own tenant');
 
     // The demo backfills a week of metrics after it starts: run until the last hour is there.
     const rate = 'sum by (status) (rate(http_requests_total[5m]))';
     for (let attempt = 0; ; attempt++) {
-      await page.goto(`${server.baseUrl}/explore?expr=${encodeURIComponent(rate)}&mode=graph`, { waitUntil: 'networkidle' });
+      await page.goto(`${suite.server.baseUrl}/explore?expr=${encodeURIComponent(rate)}&mode=graph`, { waitUntil: 'networkidle' });
       if ((await page.locator('#explore-graph .legend li').count()) === 3) break;
       assert.ok(attempt < 60, 'the demo metrics did not arrive');
       await page.waitForTimeout(1000);
@@ -72,15 +61,15 @@ describe('explore', () => {
     await page.screenshot({ path: join(SCREENSHOTS, 'explore-error.png'), fullPage: true });
 
     // A link to a query shows its answer when loaded afresh (server-rendered, then hydrated).
-    await page.goto(`${server.baseUrl}/explore?expr=${encodeURIComponent('vector(42)')}&mode=table`, { waitUntil: 'networkidle' });
+    await page.goto(`${suite.server.baseUrl}/explore?expr=${encodeURIComponent('vector(42)')}&mode=table`, { waitUntil: 'networkidle' });
     assert.equal(await page.locator('#explore-table tbody td.value').textContent(), '42');
     assert.deepEqual(problems, []);
     await close();
   });
 
   test('an admin chooses the tenant; a viewer is not offered Explore', async () => {
-    const { page, problems, close } = await openPage(browser);
-    await login(page, server.baseUrl, USERS.admin, '/explore');
+    const { page, problems, close } = await openPage(suite.browser);
+    await login(page, suite.server.baseUrl, USERS.admin, '/explore');
     const tenants = await page.locator('#explore-form select[name=tenant] option').allTextContents();
     assert.ok(tenants.includes('acme'), tenants.join(', '));
     await page.selectOption('#explore-form select[name=tenant]', { label: 'acme' });
@@ -89,17 +78,17 @@ describe('explore', () => {
     assert.deepEqual(problems, []);
     await close();
 
-    const viewer = await openPage(browser);
-    await login(viewer.page, server.baseUrl, USERS.viewer);
+    const viewer = await openPage(suite.browser);
+    await login(viewer.page, suite.server.baseUrl, USERS.viewer);
     assert.equal(await viewer.page.locator('.main-nav a:has-text("Explore")').count(), 0);
-    const response = await viewer.page.goto(`${server.baseUrl}/explore`);
+    const response = await viewer.page.goto(`${suite.server.baseUrl}/explore`);
     assert.equal(response.status(), 403);
     await viewer.close();
   });
 
   test('an admin points a tenant at an external data source and back', async () => {
-    const { page, problems, close } = await openPage(browser);
-    await login(page, server.baseUrl, USERS.admin, '/admin/datasources');
+    const { page, problems, close } = await openPage(suite.browser);
+    await login(page, suite.server.baseUrl, USERS.admin, '/admin/datasources');
     const row = () => page.locator('tr[data-tenant=globex]');
     const save = async () => {
       await row().locator('button:has-text("Save")').click();

@@ -1,30 +1,19 @@
 // The status page: rendered on the server, hydrated in the browser, styled for both themes.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { launchBrowser, login, openPage, PASSWORD, SCREENSHOTS, startServer, USERS } from './harness.mjs';
+import { login, openPage, PASSWORD, SCREENSHOTS, serverAndBrowser, USERS } from './harness.mjs';
 
 describe('home page', () => {
-  let server;
-  let browser;
-
-  before(async () => {
-    server = await startServer();
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
+  const suite = serverAndBrowser();
 
   test('signing in and reading the status work without JavaScript', async () => {
-    const { page, close } = await openPage(browser, { javaScriptEnabled: false });
-    await page.goto(`${server.baseUrl}/`);
+    const { page, close } = await openPage(suite.browser, { javaScriptEnabled: false });
+    await page.goto(`${suite.server.baseUrl}/`);
     assert.equal(new URL(page.url()).pathname, '/login', 'a visitor is sent to the login page');
     await page.fill('input[name=email]', USERS.viewer);
     await page.fill('input[name=password]', PASSWORD);
-    await Promise.all([page.waitForURL(`${server.baseUrl}/`), page.click('#login-form button[type=submit]')]);
+    await Promise.all([page.waitForURL(`${suite.server.baseUrl}/`), page.click('#login-form button[type=submit]')]);
     const html = await page.content();
     assert.match(html, /<h1>System status<\/h1>/);
     assert.match(html, /data-check="migrations"/);
@@ -36,8 +25,8 @@ describe('home page', () => {
   });
 
   test('the auto-refresh toggle reacts once hydrated and refreshes the status', async () => {
-    const { page, problems, close } = await openPage(browser);
-    await login(page, server.baseUrl, USERS.admin);
+    const { page, problems, close } = await openPage(suite.browser);
+    await login(page, suite.server.baseUrl, USERS.admin);
     const toggle = page.locator('#auto-refresh');
     assert.equal(await toggle.textContent(), 'Auto-refresh: off');
     const before = await page.locator('.overall').getAttribute('data-checked-at');
@@ -61,8 +50,8 @@ describe('home page', () => {
 
   test('the dark theme follows the system preference', async () => {
     const background = async (colorScheme) => {
-      const { page, close } = await openPage(browser, { colorScheme });
-      await login(page, server.baseUrl, USERS.manager);
+      const { page, close } = await openPage(suite.browser, { colorScheme });
+      await login(page, suite.server.baseUrl, USERS.manager);
       if (colorScheme === 'dark') await page.screenshot({ path: join(SCREENSHOTS, 'home-dark.png') });
       const color = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
       await close();
@@ -73,8 +62,8 @@ describe('home page', () => {
   });
 
   test('an unknown address answers 404 with a page in the shell', async () => {
-    const { page, problems, close } = await openPage(browser);
-    const response = await page.goto(`${server.baseUrl}/no/such/page`);
+    const { page, problems, close } = await openPage(suite.browser);
+    const response = await page.goto(`${suite.server.baseUrl}/no/such/page`);
     assert.equal(response.status(), 404);
     assert.equal(await page.locator('h1').textContent(), 'Page not found');
     assert.equal(await page.locator('.brand').textContent(), 'Meridian');

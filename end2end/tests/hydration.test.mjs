@@ -4,9 +4,9 @@
 // signed-in user had loaded before leptos' dry run of the view. That is a race, lost about once
 // in 60 loads on this machine, so one load per page proved nothing. The browser then hydrated
 // against the first copy's data and panicked in tachys (hydration.rs, "unreachable").
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchBrowser, login, openPage, startServer, USERS } from './harness.mjs';
+import { login, openPage, serverAndBrowser, USERS } from './harness.mjs';
 
 const ROUNDS = 12;
 const PAGES = {
@@ -16,28 +16,17 @@ const PAGES = {
 };
 
 describe('hydration', () => {
-  let server;
-  let browser;
-
-  before(async () => {
-    server = await startServer();
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
+  const suite = serverAndBrowser();
 
   for (const [role, paths] of Object.entries(PAGES)) {
     test(`an ${role}'s pages hydrate on every one of ${ROUNDS} loads`, async () => {
-      const { page, problems, close } = await openPage(browser);
-      await login(page, server.baseUrl, USERS[role]);
+      const { page, problems, close } = await openPage(suite.browser);
+      await login(page, suite.server.baseUrl, USERS[role]);
       const failed = [];
       for (let round = 0; round < ROUNDS; round++) {
         for (const path of paths) {
           problems.length = 0;
-          await page.goto(server.baseUrl + path);
+          await page.goto(suite.server.baseUrl + path);
           // The bundle marks the body once hydration has finished; a panic stops it before.
           await page.locator('body[data-hydrated]').waitFor({ timeout: 5000 })
             .catch(() => problems.push('not hydrated within 5 s'));

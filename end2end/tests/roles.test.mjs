@@ -1,23 +1,12 @@
 // Each role signs in and sees the navigation and pages it may; admins manage tenants, users
 // and tokens in forms; the audit page filters and shows a change as a diff.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { launchBrowser, login, openPage, PASSWORD, SCREENSHOTS, startServer, USERS } from './harness.mjs';
+import { login, openPage, PASSWORD, SCREENSHOTS, serverAndBrowser, USERS } from './harness.mjs';
 
 describe('roles, administration and the audit trail', () => {
-  let server;
-  let browser;
-
-  before(async () => {
-    server = await startServer();
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
+  const suite = serverAndBrowser();
 
   const navigation = async (page) => page.locator('.main-nav a').allTextContents();
 
@@ -28,8 +17,8 @@ describe('roles, administration and the audit trail', () => {
       ['editor', USERS.editor, ['Status', 'Explore', 'Scrape jobs', 'Audit']],
       ['viewer', USERS.viewer, ['Status', 'Scrape jobs', 'Audit']],
     ]) {
-      const { page, problems, close } = await openPage(browser);
-      await login(page, server.baseUrl, email);
+      const { page, problems, close } = await openPage(suite.browser);
+      await login(page, suite.server.baseUrl, email);
       assert.deepEqual(await navigation(page), expected, role);
       assert.match(await page.locator('.user-menu').textContent(), new RegExp(email.replace('.', '\\.')));
       await page.click('.main-nav a:has-text("Audit")');
@@ -40,9 +29,9 @@ describe('roles, administration and the audit trail', () => {
   });
 
   test('a tenant viewer typing an admin address gets the not-allowed page', async () => {
-    const { page, close } = await openPage(browser);
-    await login(page, server.baseUrl, USERS.viewer);
-    const response = await page.goto(`${server.baseUrl}/admin/users`);
+    const { page, close } = await openPage(suite.browser);
+    await login(page, suite.server.baseUrl, USERS.viewer);
+    const response = await page.goto(`${suite.server.baseUrl}/admin/users`);
     assert.equal(response.status(), 403);
     assert.equal(await page.locator('h1').textContent(), 'Not allowed');
     assert.equal(await page.locator('#users').count(), 0, 'no user data on the page');
@@ -51,8 +40,8 @@ describe('roles, administration and the audit trail', () => {
   });
 
   test('wrong credentials show an error beside the password', async () => {
-    const { page, close } = await openPage(browser);
-    await page.goto(`${server.baseUrl}/login`, { waitUntil: 'networkidle' });
+    const { page, close } = await openPage(suite.browser);
+    await page.goto(`${suite.server.baseUrl}/login`, { waitUntil: 'networkidle' });
     await page.fill('input[name=email]', USERS.admin);
     await page.fill('input[name=password]', 'not the password at all');
     await page.click('#login-form button[type=submit]');
@@ -63,8 +52,8 @@ describe('roles, administration and the audit trail', () => {
   });
 
   test('an admin creates a tenant, sees validation beside the field, and makes a token', async () => {
-    const { page, problems, close } = await openPage(browser);
-    await login(page, server.baseUrl, USERS.admin, '/admin/tenants');
+    const { page, problems, close } = await openPage(suite.browser);
+    await login(page, suite.server.baseUrl, USERS.admin, '/admin/tenants');
     await page.fill('#create-tenant input[name=name]', 'umbrella');
     await page.click('#create-tenant button[type=submit]');
     await page.locator('tr[data-tenant=umbrella]').waitFor();
@@ -95,11 +84,11 @@ describe('roles, administration and the audit trail', () => {
   });
 
   test('without JavaScript a form error comes back beside its field', async () => {
-    const { page, close } = await openPage(browser, { javaScriptEnabled: false });
-    await page.goto(`${server.baseUrl}/login?next=/admin/tenants`);
+    const { page, close } = await openPage(suite.browser, { javaScriptEnabled: false });
+    await page.goto(`${suite.server.baseUrl}/login?next=/admin/tenants`);
     await page.fill('input[name=email]', USERS.admin);
     await page.fill('input[name=password]', PASSWORD);
-    await Promise.all([page.waitForURL(`${server.baseUrl}/admin/tenants`), page.click('#login-form button[type=submit]')]);
+    await Promise.all([page.waitForURL(`${suite.server.baseUrl}/admin/tenants`), page.click('#login-form button[type=submit]')]);
     await page.fill('#create-tenant input[name=name]', 'bad/name');
     await Promise.all([page.waitForLoadState('load'), page.click('#create-tenant button[type=submit]')]);
     assert.match(page.url(), /form=create_tenant/);
@@ -108,14 +97,14 @@ describe('roles, administration and the audit trail', () => {
   });
 
   test('the audit page filters by action and shows a rename as a diff', async () => {
-    const { page, problems, close } = await openPage(browser);
-    await login(page, server.baseUrl, USERS.admin, '/admin/tenants');
+    const { page, problems, close } = await openPage(suite.browser);
+    await login(page, suite.server.baseUrl, USERS.admin, '/admin/tenants');
     const row = page.locator('tr[data-tenant=initech]');
     await row.locator('input[name=name]').fill('initech-2');
     await row.locator('button:has-text("Rename")').click();
     await page.locator('tr[data-tenant="initech-2"]').waitFor();
 
-    await page.goto(`${server.baseUrl}/audit`, { waitUntil: 'networkidle' });
+    await page.goto(`${suite.server.baseUrl}/audit`, { waitUntil: 'networkidle' });
     await page.fill('#audit-filters input[name=action]', 'tenant.rename');
     // The hydrated router turns the GET form into a client-side navigation.
     await Promise.all([

@@ -1,31 +1,20 @@
 // Scrape jobs in the browser: a tenant editor adds a job in the form (with errors beside the
 // field), the scraper pulls the target and the page shows it up; the editor disables it; a
 // viewer sees the jobs but no form; the admin sees the built-in self-scrape of `system`.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { launchBrowser, login, openPage, SCREENSHOTS, startServer, USERS } from './harness.mjs';
+import { login, openPage, SCREENSHOTS, serverAndBrowser, USERS } from './harness.mjs';
 
 describe('scrape jobs', () => {
-  let server;
-  let browser;
-
-  before(async () => {
-    server = await startServer();
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
+  const suite = serverAndBrowser();
 
   test('an editor adds a job, sees its target up, and disables it', async () => {
-    const { page, problems, close } = await openPage(browser);
-    await login(page, server.baseUrl, USERS.editor, '/scrape');
+    const { page, problems, close } = await openPage(suite.browser);
+    await login(page, suite.server.baseUrl, USERS.editor, '/scrape');
     const form = page.locator('#create-scrape-job');
     assert.equal(await form.locator('select[name=tenant]').count(), 0, 'an editor’s jobs go to their own tenant');
-    const target = new URL(server.baseUrl).host;
+    const target = new URL(suite.server.baseUrl).host;
 
     await form.locator('input[name=name]').fill('shop');
     await form.locator('textarea[name=targets]').fill(`http://${target}/metrics`);
@@ -65,8 +54,8 @@ describe('scrape jobs', () => {
   });
 
   test('a viewer sees the jobs without the forms', async () => {
-    const { page, close } = await openPage(browser);
-    await login(page, server.baseUrl, USERS.viewer, '/scrape');
+    const { page, close } = await openPage(suite.browser);
+    await login(page, suite.server.baseUrl, USERS.viewer, '/scrape');
     await page.locator('h1:has-text("Scrape jobs")').waitFor();
     assert.equal(await page.locator('#create-scrape-job').count(), 0);
     assert.equal(await page.locator('summary:has-text("Edit")').count(), 0);
@@ -74,8 +63,8 @@ describe('scrape jobs', () => {
   });
 
   test('the admin sees Meridian scraping itself into the system tenant', async () => {
-    const { page, close } = await openPage(browser);
-    await login(page, server.baseUrl, USERS.admin, '/scrape');
+    const { page, close } = await openPage(suite.browser);
+    await login(page, suite.server.baseUrl, USERS.admin, '/scrape');
     const row = page.locator('tr[data-job=meridian]');
     await row.waitFor();
     assert.match(await row.textContent(), /system/);

@@ -74,7 +74,10 @@ ensure_postgres() {
   exit 1
 }
 
-# The browser bundle: wasm (optimised for size), its JS glue, the stylesheet, public files.
+# The browser bundle: wasm (optimised for size), its JS glue, the stylesheet, public files. The
+# three files are named by a hash of their contents (the server reads the name from
+# pkg/output-name and lets browsers cache them for good) and compressed here, once, as .br and
+# .gz beside them, so the server never compresses them per request.
 build_site() {
   step "Building the browser bundle"
   cargo build --quiet -p frontend --lib --target wasm32-unknown-unknown --profile wasm-release
@@ -85,6 +88,18 @@ build_site() {
   mv "$pkg/meridian_bg.wasm" "$pkg/meridian.wasm"
   wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int "$pkg/meridian.wasm" -o "$pkg/meridian.wasm"
   sass --no-source-map --style=compressed style/main.scss "$pkg/meridian.css"
+  local name
+  name="meridian-$(cat "$pkg/meridian.wasm" "$pkg/meridian.js" "$pkg/meridian.css" | sha256sum | cut -c1-16)"
+  for ext in js wasm css; do mv "$pkg/meridian.$ext" "$pkg/$name.$ext"; done
+  printf '%s\n' "$name" > "$pkg/output-name"
+  node -e '
+    const zlib = require("zlib"), fs = require("fs");
+    for (const file of process.argv.slice(1)) {
+      const raw = fs.readFileSync(file);
+      fs.writeFileSync(file + ".br", zlib.brotliCompressSync(raw, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11 } }));
+      fs.writeFileSync(file + ".gz", zlib.gzipSync(raw, { level: 9 }));
+      console.log(`${file}: ${raw.length} bytes, ${fs.statSync(file + ".br").size} brotli, ${fs.statSync(file + ".gz").size} gzip`);
+    }' "$pkg/$name.wasm" "$pkg/$name.js" "$pkg/$name.css"
   cp -r public/. target/site/
 }
 

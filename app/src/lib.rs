@@ -5,6 +5,7 @@ pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod components;
+pub mod dashboards;
 pub mod error;
 pub mod explore;
 pub mod health;
@@ -16,7 +17,7 @@ pub mod ssr;
 pub mod url;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Title};
 use leptos_router::{
     components::{Redirect, Route, Router, Routes},
     path, SsrMode,
@@ -27,10 +28,11 @@ use admin::{
     users::UsersPage, AdminLayout,
 };
 use audit::AuditRoute;
-use auth::{get_current_user, LoginPage, RequireRole, UserResource};
+use auth::{get_current_user, Landing, LoginPage, RequireRole, UserResource};
 use components::{AppHeader, NotFound};
+use dashboards::{DashboardRoute, DashboardsRoute};
 use explore::ExploreRoute;
-use health::HomePage;
+use health::StatusPage;
 use scrape::ScrapeJobsPage;
 
 /// The HTML document around every page; the server renders it, the browser hydrates `App`.
@@ -42,7 +44,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                // Islands: only the interactive parts of a page load code (dashboards::live,
+                // the status page's auto-refresh); everything else is HTML from the server.
+                <HydrationScripts options=options.clone() islands=true/>
+                <link rel="stylesheet" id="leptos" href=format!("/{}/{}.css", options.site_pkg_dir, options.output_name)/>
                 <MetaTags/>
             </head>
             <body>
@@ -62,7 +67,6 @@ pub fn App() -> impl IntoView {
     // Every page renders completely on the server before the first byte (SsrMode::Async), so
     // it works without JavaScript and its HTTP status (403, 404, redirect) is right.
     view! {
-        <Stylesheet id="leptos" href="/pkg/meridian.css"/>
         <Link rel="icon" type_="image/svg+xml" href="/favicon.svg"/>
         <Meta name="color-scheme" content="light dark"/>
         <Title formatter=|page: String| format!("{page} · Meridian")/>
@@ -70,7 +74,11 @@ pub fn App() -> impl IntoView {
             <AppHeader/>
             <main class="content">
                 <Routes fallback=NotFound>
-                    <Route path=path!("") view=|| view! { <RequireRole><HomePage/></RequireRole> } ssr=SsrMode::Async/>
+                    <Route path=path!("") view=Landing ssr=SsrMode::Async/>
+                    <Route path=path!("status") view=|| view! { <RequireRole><StatusPage/></RequireRole> } ssr=SsrMode::Async/>
+                    <Route path=path!("dashboards") view=DashboardsRoute ssr=SsrMode::Async/>
+                    <Route path=path!("d/:uid") view=DashboardRoute ssr=SsrMode::Async/>
+                    <Route path=path!("d/:uid/:slug") view=DashboardRoute ssr=SsrMode::Async/>
                     <Route path=path!("login") view=LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("audit") view=AuditRoute ssr=SsrMode::Async/>
                     <Route path=path!("explore") view=ExploreRoute ssr=SsrMode::Async/>

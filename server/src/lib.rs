@@ -8,6 +8,7 @@ pub mod demo;
 pub mod health;
 pub mod import;
 pub mod ingest;
+pub mod jobs;
 pub mod observability;
 pub mod scrape;
 pub mod settings;

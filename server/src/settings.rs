@@ -200,6 +200,12 @@ pub struct Settings {
           action = clap::ArgAction::Set, global = true)]
     pub self_scrape: bool,
 
+    /// Write each tenant's usage (active series, samples, bytes) into its store every minute as
+    /// `meridian_usage_*`, for the Usage & cost dashboard.
+    #[arg(long, env = "MERIDIAN_USAGE_ACCOUNTING", value_parser = BoolishValueParser::new(), default_value = "true",
+          action = clap::ArgAction::Set, global = true)]
+    pub usage_accounting: bool,
+
     /// Days of samples a tenant keeps unless its own limit says otherwise.
     #[arg(long, env = "MERIDIAN_RETENTION_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..), global = true)]
     pub retention_days: u32,

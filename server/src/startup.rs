@@ -19,7 +19,7 @@ use tower_sessions_sqlx_store::PostgresStore;
 
 use app::{
     shell,
-    ssr::{passwords, AppState, AuthConfig, LockoutPolicy, QueryLimits},
+    ssr::{passwords, request::RequestMeta, scope::Scope, AppState, AuthConfig, LockoutPolicy, QueryLimits},
     App,
 };
 
@@ -29,7 +29,7 @@ use crate::{
     health,
     observability::{correlation, http_metrics, self_metrics},
     settings::Settings,
-    web::{audit_export, csrf, rpc_status, sessions},
+    web::{audit_export, csrf, panel_export, rpc_status, sessions},
 };
 
 pub struct Application {
@@ -48,6 +48,9 @@ impl Application {
             .context("reading the installation")?;
         let store = open_store(settings, pool.clone()).await?;
         let state = app_state(settings, pool.clone(), installation_id, store)?;
+        app::dashboards::provision::provision_builtin(&Scope::system(RequestMeta::default()), &state.pool)
+            .await
+            .context("provisioning the built-in dashboards")?;
         if settings.demo {
             let tenants = crate::demo::seed(&state)
                 .await
@@ -73,6 +76,9 @@ impl Application {
             .self_scrape
             .then(|| listener.local_addr().map(self_scrape_target))
             .transpose()?;
+        if settings.usage_accounting {
+            tokio::spawn(crate::jobs::usage::run(scrape_state.clone()));
+        }
         crate::scrape::start(scrape_state, self_target);
         Ok(Application {
             listener,
@@ -196,6 +202,11 @@ pub fn app_state(
         .context("Leptos configuration")?
         .leptos_options;
     leptos_options.site_root = settings.site_root.to_string_lossy().as_ref().into();
+    // The bundle's files carry a hash of their contents in their names (scripts/common.sh
+    // writes the name here), so browsers may keep them for good.
+    if let Ok(name) = std::fs::read_to_string(settings.site_root.join("pkg").join(OUTPUT_NAME_FILE)) {
+        leptos_options.output_name = name.trim().into();
+    }
     let minutes = |m: u64| Duration::from_secs(m * 60);
     let auth = AuthConfig {
         secret_key: secret_key(settings)?,
@@ -258,6 +269,22 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     file.write_all(contents.as_bytes())
 }
 
+/// The file in the bundle's folder that names its content-hashed files.
+const OUTPUT_NAME_FILE: &str = "output-name";
+
+/// The browser bundle: files named by their content's hash, so cached for a year, and served
+/// as the `.br`/`.gz` files compressed at build time when the browser takes them.
+fn bundle(site_root: &str) -> Router<AppState> {
+    let files = tower_http::services::ServeDir::new(Path::new(site_root).join("pkg"))
+        .precompressed_br()
+        .precompressed_gzip();
+    let cache = tower_http::set_header::SetResponseHeaderLayer::overriding(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    Router::new().nest_service("/pkg", tower::ServiceBuilder::new().layer(cache).service(files))
+}
+
 /// Every route: pages and server functions, REST, health, metrics, static files.
 pub fn router(state: AppState, session_layer: SessionManagerLayer<PostgresStore>) -> Router {
     self_metrics::install();
@@ -269,8 +296,11 @@ pub fn router(state: AppState, session_layer: SessionManagerLayer<PostgresStore>
     Router::new()
         .merge(health::router())
         .merge(api::v1::router())
+        .merge(bundle(&state.leptos_options.site_root))
         .route("/metrics", get(self_metrics::serve_metrics))
         .route("/audit/export.csv", get(audit_export::export_csv))
+        .route("/d/{uid}/panel/{id}/data.csv", get(panel_export::csv))
+        .route("/d/{uid}/panel/{id}/chart.svg", get(panel_export::svg))
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

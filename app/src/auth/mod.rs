@@ -163,3 +163,29 @@ pub fn RequireRole(
         </Suspense>
     }
 }
+
+/// Where each role lands: admins on the dashboards list, managers on the Executive dashboard,
+/// tenant users on their tenant's overview. Not signed in: the login page.
+pub fn landing_path(role: Role) -> &'static str {
+    match role {
+        Role::Admin => "/dashboards",
+        Role::Manager => "/d/executive",
+        Role::TenantEditor | Role::TenantViewer => "/d/tenant-overview",
+    }
+}
+
+/// `/`: sends each signed-in user to their landing page.
+#[component]
+pub fn Landing() -> impl IntoView {
+    let user = use_current_user();
+    view! {
+        <Suspense>
+            {Suspend::new(async move {
+                match user.await {
+                    Ok(Some(user)) => Either::Left(view! { <leptos_router::components::Redirect path=landing_path(user.role)/> }),
+                    _ => Either::Right(view! { <crate::components::ToLogin/> }),
+                }
+            })}
+        </Suspense>
+    }
+}

@@ -35,10 +35,11 @@ pub fn AppHeader() -> impl IntoView {
                         };
                         view! {
                             <nav class="main-nav" aria-label="Main">
-                                <A href="/" exact=true>"Status"</A>
+                                <A href="/dashboards">"Dashboards"</A>
                                 {explorer.then(|| view! { <A href="/explore">"Explore"</A> })}
                                 <A href="/scrape">"Scrape jobs"</A>
                                 <A href="/audit">"Audit"</A>
+                                <A href="/status">"Status"</A>
                                 {admin.then(|| view! { <A href="/admin">"Admin"</A> })}
                             </nav>
                             <div class="user-menu">
@@ -76,7 +77,7 @@ pub fn NotFound() -> impl IntoView {
         <section class="page narrow">
             <h1>"Page not found"</h1>
             <p class="muted">"There is nothing at this address."</p>
-            <p><a href="/">"Back to the system status"</a></p>
+            <p><a href="/">"Back to your start page"</a></p>
         </section>
     }
 }
@@ -89,7 +90,7 @@ pub fn Forbidden() -> impl IntoView {
         <section class="page narrow forbidden">
             <h1>"Not allowed"</h1>
             <p class="muted">"Your role does not give access to this page. Ask an administrator if you need it."</p>
-            <p><a href="/">"Back to the system status"</a></p>
+            <p><a href="/">"Back to your start page"</a></p>
         </section>
     }
 }

@@ -3,13 +3,13 @@
 
 use std::time::Instant;
 
-use promql::{format_float, Labels, Value};
+use promql::{format_float, Value};
 use uuid::Uuid;
 
 use super::{chart, ExploreAnswer, ExploreRequest, Explored, LegendEntry, Row, MAX_ROWS};
 use crate::{
     error::AppError,
-    query::{self, QueryError, MAX_POINTS},
+    query::{self, show_labels, QueryError, MAX_POINTS},
     ssr::{
         scope::{Scope, TenantChoice},
         AppState,
@@ -175,24 +175,10 @@ fn time(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-/// `name{a="1", b="2"}`, as Prometheus shows a series.
-pub fn show_labels(labels: &Labels) -> String {
-    let name = labels.get("__name__").unwrap_or_default();
-    let rest: Vec<String> = labels
-        .iter()
-        .filter(|(n, _)| *n != "__name__")
-        .map(|(n, v)| format!("{n}={v:?}"))
-        .collect();
-    if rest.is_empty() && !name.is_empty() {
-        name.to_string()
-    } else {
-        format!("{name}{{{}}}", rest.join(", "))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use promql::Labels;
 
     fn request(range: &str, step: &str) -> ExploreRequest {
         ExploreRequest {

@@ -93,9 +93,18 @@ impl HealthReport {
 
 const AUTO_REFRESH_EVERY: Duration = Duration::from_secs(5);
 
-/// Home page: the live system status, rendered on the server; the browser can keep it fresh.
+/// The system status page, rendered on the server; the island keeps it fresh when asked.
 #[component]
-pub fn HomePage() -> impl IntoView {
+pub fn StatusPage() -> impl IntoView {
+    view! {
+        <Title text="System status"/>
+        <section class="page"><LiveStatus/></section>
+    }
+}
+
+/// The status with its auto-refresh toggle: an island, the only part of the page that runs code.
+#[island]
+fn LiveStatus() -> impl IntoView {
     let (auto_refresh, set_auto_refresh) = signal(false);
     let (refreshes, set_refreshes) = signal(0u32);
     let report = Resource::new(move || refreshes.get(), |_| get_health_report());
@@ -115,37 +124,34 @@ pub fn HomePage() -> impl IntoView {
     });
 
     view! {
-        <Title text="System status"/>
-        <section class="page">
-            <div class="page-header">
-                <div>
-                    <h1>"System status"</h1>
-                    <p class="muted">"Checks of this Meridian instance and the services it depends on."</p>
-                </div>
-                <div class="toolbar">
-                    <button
-                        type="button"
-                        class="toggle"
-                        id="auto-refresh"
-                        aria-pressed=move || auto_refresh.get().to_string()
-                        on:click=move |_| set_auto_refresh.update(|on| *on = !*on)
-                    >
-                        <span class="toggle-dot" aria-hidden="true"></span>
-                        {move || if auto_refresh.get() { "Auto-refresh: on" } else { "Auto-refresh: off" }}
-                    </button>
-                </div>
+        <div class="page-header">
+            <div>
+                <h1>"System status"</h1>
+                <p class="muted">"Checks of this Meridian instance and the services it depends on."</p>
             </div>
-            <Transition fallback=|| view! { <p class="muted">"Checking…"</p> }>
-                {move || Suspend::new(async move {
-                    match report.await {
-                        Ok(report) => view! { <StatusReport report/> }.into_any(),
-                        Err(error) => view! {
-                            <p class="callout callout-error">"Could not load the status: " {error.to_string()}</p>
-                        }.into_any(),
-                    }
-                })}
-            </Transition>
-        </section>
+            <div class="toolbar">
+                <button
+                    type="button"
+                    class="toggle"
+                    id="auto-refresh"
+                    aria-pressed=move || auto_refresh.get().to_string()
+                    on:click=move |_| set_auto_refresh.update(|on| *on = !*on)
+                >
+                    <span class="toggle-dot" aria-hidden="true"></span>
+                    {move || if auto_refresh.get() { "Auto-refresh: on" } else { "Auto-refresh: off" }}
+                </button>
+            </div>
+        </div>
+        <Transition fallback=|| view! { <p class="muted">"Checking…"</p> }>
+            {move || Suspend::new(async move {
+                match report.await {
+                    Ok(report) => view! { <StatusReport report/> }.into_any(),
+                    Err(error) => view! {
+                        <p class="callout callout-error">"Could not load the status: " {error.to_string()}</p>
+                    }.into_any(),
+                }
+            })}
+        </Transition>
     }
 }
 

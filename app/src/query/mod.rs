@@ -34,6 +34,21 @@ pub enum QueryError {
     Remote(String),
 }
 
+/// `name{a="1", b="2"}`, as Prometheus shows a series.
+pub fn show_labels(labels: &Labels) -> String {
+    let name = labels.get("__name__").unwrap_or_default();
+    let rest: Vec<String> = labels
+        .iter()
+        .filter(|(n, _)| *n != "__name__")
+        .map(|(n, v)| format!("{n}={v:?}"))
+        .collect();
+    if rest.is_empty() && !name.is_empty() {
+        name.to_string()
+    } else {
+        format!("{name}{{{}}}", rest.join(", "))
+    }
+}
+
 /// As Prometheus, a range query may have at most this many points a series.
 pub const MAX_POINTS: i64 = 11_000;
 
@@ -333,8 +348,61 @@ pub async fn evaluate(
     query: &str,
     span: (i64, i64, i64),
 ) -> Result<Value, QueryError> {
-    match remote::remote_for(&state.pool, tenant).await? {
+    let began = Instant::now();
+    let answer = match remote::remote_for(&state.pool, tenant).await? {
         Some(remote) => remote.query(query, span, state.query_limits.timeout).await,
         None => run(&state.store, tenant, query, span, state.query_limits).await,
+    };
+    let kind = if span.2 == 0 { "instant" } else { "range" };
+    metrics::histogram!("meridian_query_duration_seconds", "kind" => kind)
+        .record(began.elapsed().as_secs_f64());
+    answer
+}
+
+/// The values of `label` on `tenant`'s series that match `selector` (every series when `None`)
+/// and have samples in `[start, end]`, sorted, wherever the tenant's data lives: what Grafana's
+/// `label_values(…)` variables list.
+pub async fn label_values(
+    state: &AppState,
+    tenant: Uuid,
+    selector: Option<&str>,
+    label: &str,
+    (start, end): (i64, i64),
+) -> Result<Vec<String>, QueryError> {
+    if let Some(remote) = remote::remote_for(&state.pool, tenant).await? {
+        let seconds = |ms: i64| format!("{}", ms as f64 / 1000.0);
+        let mut params = vec![("start".to_string(), seconds(start)), ("end".into(), seconds(end))];
+        if let Some(selector) = selector {
+            params.push(("match[]".into(), selector.to_string()));
+        }
+        let path = format!("/api/v1/label/{}/values", crate::url::encode(label));
+        let answer = remote
+            .forward(&path, &params, false, state.query_limits.timeout)
+            .await?;
+        #[derive(serde::Deserialize)]
+        struct Values {
+            data: Vec<String>,
+        }
+        return serde_json::from_slice::<Values>(&answer.body)
+            .map(|v| v.data)
+            .map_err(|e| QueryError::Remote(format!("data source {}: {e}", remote.url)));
     }
+    let selectors = match selector {
+        Some(text) => series_selector(text)?,
+        None => vec![Vec::new()],
+    };
+    let mut found = std::collections::BTreeSet::new();
+    for matchers in selectors {
+        let series = state
+            .store
+            .series(tenant, &matchers, start, end)
+            .await
+            .map_err(|e| QueryError::Store(e.to_string()))?;
+        found.extend(
+            series
+                .iter()
+                .filter_map(|labels| labels.get(label).map(str::to_string)),
+        );
+    }
+    Ok(found.into_iter().collect())
 }

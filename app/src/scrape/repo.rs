@@ -9,7 +9,7 @@ use crate::{
     admin::tenants,
     error::AppError,
     ssr::{
-        audit::{self, AuditEntry},
+        change::{Audited, Change},
         scope::{Scope, ScopedTx},
     },
 };
@@ -49,6 +49,22 @@ async fn fetch(tx: &mut ScopedTx<'_>, id: Uuid, lock: bool) -> Result<ScrapeJob,
         .await?
         .map(|row| from_row(&row))
         .ok_or(AppError::NotFound)
+}
+
+impl Audited for ScrapeJob {
+    const TARGET: &'static str = "scrape_job";
+
+    fn id(&self) -> Uuid {
+        self.id
+    }
+
+    fn tenant(&self) -> Option<Uuid> {
+        Some(self.tenant_id)
+    }
+
+    async fn fetch(tx: &mut ScopedTx<'_>, id: Uuid, lock: bool) -> Result<Self, AppError> {
+        fetch(tx, id, lock).await
+    }
 }
 
 /// The jobs of the tenants the scope sees.
@@ -121,10 +137,10 @@ pub async fn create_job(
 ) -> Result<ScrapeJob, AppError> {
     let tenant = scope.tenant_to_edit(input.tenant)?;
     input.validate()?;
-    let mut tx = scope.begin(pool).await?;
-    tenants::repo::require_active(&mut tx, tenant).await?;
+    let mut change = Change::create(scope, pool).await?;
+    tenants::repo::require_active(change.tx(), tenant).await?;
     let id = write_settings(
-        &mut tx,
+        change.tx(),
         "insert into scrape_job (tenant_id, name, targets, scheme, metrics_path, interval_seconds,
                                  timeout_seconds, labels, enabled)
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning id",
@@ -132,16 +148,7 @@ pub async fn create_job(
         &input,
     )
     .await?;
-    let job = fetch(&mut tx, id, false).await?;
-    audit::record(
-        &mut tx,
-        AuditEntry::new("scrape_job.create", "scrape_job", id)
-            .tenant(Some(tenant))
-            .after(&job),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(job)
+    change.commit("scrape_job.create", id).await
 }
 
 /// Replaces a job's settings; it stays in its tenant.
@@ -152,8 +159,7 @@ pub async fn update_job(
     id: Uuid,
     mut input: ScrapeJobInput,
 ) -> Result<ScrapeJob, AppError> {
-    let mut tx = scope.begin(pool).await?;
-    let before = fetch(&mut tx, id, true).await?;
+    let (mut change, before) = Change::<ScrapeJob>::edit(scope, pool, id).await?;
     scope.require_editor(before.tenant_id)?;
     if input.tenant.is_some_and(|t| t != before.tenant_id) {
         return Err(AppError::invalid(
@@ -163,7 +169,7 @@ pub async fn update_job(
     }
     input.validate()?;
     write_settings(
-        &mut tx,
+        change.tx(),
         "update scrape_job set name = $2, targets = $3, scheme = $4, metrics_path = $5,
                 interval_seconds = $6, timeout_seconds = $7, labels = $8, enabled = $9,
                 updated_at = now()
@@ -172,37 +178,18 @@ pub async fn update_job(
         &input,
     )
     .await?;
-    let after = fetch(&mut tx, id, false).await?;
-    audit::record(
-        &mut tx,
-        AuditEntry::new("scrape_job.update", "scrape_job", id)
-            .tenant(Some(before.tenant_id))
-            .before(&before)
-            .after(&after),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(after)
+    change.commit("scrape_job.update", id).await
 }
 
 #[tracing::instrument(skip_all)]
 pub async fn delete_job(scope: &Scope, pool: &PgPool, id: Uuid) -> Result<ScrapeJob, AppError> {
-    let mut tx = scope.begin(pool).await?;
-    let before = fetch(&mut tx, id, true).await?;
+    let (mut change, before) = Change::<ScrapeJob>::edit(scope, pool, id).await?;
     scope.require_editor(before.tenant_id)?;
     sqlx::query("delete from scrape_job where id = $1")
         .bind(id)
-        .execute(tx.conn())
+        .execute(change.conn())
         .await?;
-    audit::record(
-        &mut tx,
-        AuditEntry::new("scrape_job.delete", "scrape_job", id)
-            .tenant(Some(before.tenant_id))
-            .before(&before),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(before)
+    change.commit_deletion("scrape_job.delete").await
 }
 
 /// Every enabled job of every active tenant: what the scraper runs.
@@ -230,25 +217,26 @@ pub async fn ensure_self_scrape(
         Some(tenant) => tenant,
         None => tenants::repo::create_tenant(&admin, pool, SYSTEM_TENANT).await?,
     };
-    let mut tx = scope.begin(pool).await?;
     let sql =
         format!("{SELECT} where j.tenant_id = $1 and j.builtin and j.name = $2 for update of j");
+    let mut change = Change::<ScrapeJob>::create(scope, pool).await?;
     let existing = sqlx::query(&sql)
         .bind(tenant.id)
         .bind(SELF_JOB)
-        .fetch_optional(tx.conn())
+        .fetch_optional(change.conn())
         .await?
         .map(|row| from_row(&row));
     let targets = vec![target.to_string()];
-    let (action, before, id) = match existing {
-        Some(job) if job.targets == targets => return Ok(job),
+    match existing {
+        Some(job) if job.targets == targets => Ok(job),
         Some(job) => {
+            let mut change = change.editing(job.clone());
             sqlx::query("update scrape_job set targets = $2, updated_at = now() where id = $1")
                 .bind(job.id)
                 .bind(&targets)
-                .execute(tx.conn())
+                .execute(change.conn())
                 .await?;
-            ("scrape_job.update", Some(job.clone()), job.id)
+            change.commit("scrape_job.update", job.id).await
         }
         None => {
             let id: Uuid = sqlx::query_scalar(
@@ -258,20 +246,10 @@ pub async fn ensure_self_scrape(
             .bind(tenant.id)
             .bind(SELF_JOB)
             .bind(&targets)
-            .fetch_one(tx.conn())
+            .fetch_one(change.conn())
             .await
             .map_err(name_taken)?;
-            ("scrape_job.create", None, id)
+            change.commit("scrape_job.create", id).await
         }
-    };
-    let after = fetch(&mut tx, id, false).await?;
-    let mut entry = AuditEntry::new(action, "scrape_job", id)
-        .tenant(Some(tenant.id))
-        .after(&after);
-    if let Some(before) = before {
-        entry = entry.before(&before);
     }
-    audit::record(&mut tx, entry).await?;
-    tx.commit().await?;
-    Ok(after)
 }

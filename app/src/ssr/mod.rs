@@ -2,6 +2,7 @@
 //! passwords, tokens and the audit trail.
 
 pub mod audit;
+pub mod change;
 pub mod passwords;
 pub mod request;
 pub mod scope;

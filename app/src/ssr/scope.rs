@@ -221,12 +221,20 @@ impl Scope {
                 ),
             ),
         };
+        // The role decides which global dashboards a scope sees (their policy reads it).
+        let role = match (&self.actor, self.role) {
+            (Actor::System, _) => "system",
+            (_, Some(role)) => role.as_str(),
+            (Actor::Token { .. }, None) => "token",
+            _ => "",
+        };
         sqlx::query(
             "select set_config('role', 'meridian_app', true), set_config('meridian.all_tenants', $1, true),
-                    set_config('meridian.tenant_ids', $2, true)",
+                    set_config('meridian.tenant_ids', $2, true), set_config('meridian.role', $3, true)",
         )
         .bind(all)
         .bind(ids)
+        .bind(role)
         .execute(&mut *tx)
         .await?;
         Ok(ScopedTx { tx, scope: self })

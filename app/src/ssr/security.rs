@@ -30,6 +30,27 @@ impl SecurityEvent {
         }
     }
 
+    pub const ALL: [SecurityEvent; 6] = [
+        SecurityEvent::LoginFailed,
+        SecurityEvent::AccountLocked,
+        SecurityEvent::LoginWhileLocked,
+        SecurityEvent::AddressRateLimited,
+        SecurityEvent::TokenRejected,
+        SecurityEvent::CsrfRejected,
+    ];
+
+    /// Creates every event's counter at 0.
+    pub fn register_all() {
+        for event in SecurityEvent::ALL {
+            metrics::counter!(
+                "meridian_security_events_total",
+                "event_type" => event.name(),
+                "severity" => event.severity(),
+            )
+            .increment(0);
+        }
+    }
+
     pub fn emit(self, detail: &str) {
         metrics::counter!(
             "meridian_security_events_total",

@@ -108,6 +108,8 @@ pub(crate) struct Inner {
     limits: LimitsCache,
     partitions: db::Partitions,
     foreign: Mutex<ForeignLog>,
+    /// Samples each tenant had accepted since this process started (usage accounting).
+    ingested: std::sync::Mutex<HashMap<Uuid, u64>>,
 }
 
 /// The metric store. Cheap to clone; background tasks run while any clone is alive.
@@ -142,6 +144,7 @@ impl Store {
             head: RwLock::new(Head::default()),
             partitions: db::Partitions::default(),
             foreign: Mutex::new(ForeignLog::default()),
+            ingested: Default::default(),
         })
     }
 
@@ -183,6 +186,12 @@ impl Store {
                 }
             }
         });
+    }
+
+    /// Samples accepted for `tenant` by this process since it started.
+    pub fn ingested(&self, tenant: Uuid) -> u64 {
+        let counts = self.inner.ingested.lock().unwrap_or_else(|e| e.into_inner());
+        counts.get(&tenant).copied().unwrap_or(0)
     }
 
     pub fn pool(&self) -> &PgPool {

@@ -120,6 +120,7 @@ pub(crate) fn count_discarded(tenant: &str, reason: Reason, count: usize) {
 /// for the answer.
 struct Admitted {
     reply: oneshot::Sender<Result<WriteOutcome, WriteError>>,
+    tenant: Uuid,
     tenant_name: String,
     entries: Vec<wal::Entry>,
     outcome: WriteOutcome,
@@ -219,6 +220,7 @@ async fn write_group(
         match admit(inner, tenant, &settings, series, now, &mut last).await {
             Ok((entries, outcome)) => admitted.push(Admitted {
                 reply,
+                tenant,
                 tenant_name: settings.name,
                 entries,
                 outcome,
@@ -263,6 +265,12 @@ async fn write_group(
     for a in admitted {
         metrics::counter!("meridian_ingested_samples_total", "tenant" => a.tenant_name.clone())
             .increment(a.outcome.accepted as u64);
+        *inner
+            .ingested
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(a.tenant)
+            .or_default() += a.outcome.accepted as u64;
         for (reason, (count, _)) in &a.outcome.discarded {
             count_discarded(&a.tenant_name, *reason, *count);
         }

@@ -49,6 +49,7 @@ impl Meridian {
         settings.demo = false;
         // Only the load under test goes into the store it measures.
         settings.self_scrape = false;
+        settings.usage_accounting = false;
         settings.data_dir = scratch.join("meridian");
         let application = Application::build(&settings).await?;
         let (port, store) = (application.port(), application.store());

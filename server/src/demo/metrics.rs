@@ -1,5 +1,5 @@
 //! Demo metrics: per tenant, an application's request counters by method, endpoint and status
-//! (a few per cent 5xx), latency histograms, active users, agent task gauges and counters,
+//! (a tenant's own small share of 5xx, a quarter in an incident), latency histograms, active users, agent task gauges and counters,
 //! tool calls and failed logins — with daily seasonality and occasional incidents (error and
 //! latency spikes). At start the last 7 days are backfilled (from the last stored sample, so a
 //! restart fills only the gap); then a sample every 15 s.
@@ -29,6 +29,8 @@ const TOOLS: [&str; 4] = ["search", "browser", "shell", "database"];
 struct Tenant {
     id: Uuid,
     scale: f64,
+    /// Share of requests that fail (5xx) outside incidents: each tenant's availability differs.
+    error_share: f64,
     seed: u64,
     counters: HashMap<Labels, f64>,
     rng: StdRng,
@@ -88,15 +90,18 @@ impl Tenant {
             for (method, method_share) in METHODS {
                 let rate = 40.0 * load * share * method_share * self.rng.gen_range(0.85..1.15);
                 let requests = (rate * seconds).round();
-                let error_share = if down { 0.25 } else { 0.02 };
+                let error_share = if down { 0.25 } else { self.error_share };
                 let errors = (requests * error_share * self.rng.gen_range(0.5..1.5))
                     .round()
                     .min(requests);
+                // In an incident most failures are the load balancer's 503s.
+                let unavailable = if down { (errors * 0.6).round() } else { 0.0 };
                 let not_found = (requests * 0.03).round().min(requests - errors);
                 for (status, n) in [
                     ("200", requests - errors - not_found),
                     ("404", not_found),
-                    ("500", errors),
+                    ("500", errors - unavailable),
+                    ("503", unavailable),
                 ] {
                     let l = labels(&[
                         ("__name__", "http_requests_total"),
@@ -198,6 +203,15 @@ impl Tenant {
             ]),
             1.0,
         ));
+        // The second instance is what goes down in an incident.
+        out.push((
+            labels(&[
+                ("__name__", "up"),
+                ("job", "api"),
+                ("instance", "api-2:8080"),
+            ]),
+            if down { 0.0 } else { 1.0 },
+        ));
         out
     }
 }
@@ -243,6 +257,7 @@ pub async fn run(store: Store, tenants: Vec<(Uuid, String)>) {
         let mut app = Tenant {
             id,
             scale: [1.0, 0.6, 0.3].get(i).copied().unwrap_or(0.3),
+            error_share: [0.0005, 0.002, 0.004].get(i).copied().unwrap_or(0.002),
             seed,
             counters: HashMap::new(),
             rng: StdRng::seed_from_u64(seed),
@@ -300,6 +315,7 @@ mod tests {
         let mut app = Tenant {
             id: Uuid::nil(),
             scale: 1.0,
+            error_share: 0.002,
             seed: 7,
             counters: HashMap::new(),
             rng: StdRng::seed_from_u64(7),

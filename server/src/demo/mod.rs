@@ -54,6 +54,9 @@ pub async fn seed(state: &AppState) -> Result<Vec<(uuid::Uuid, String)>, AppErro
         let change = UserChange::parse(email, "", role, &tenant_id.unwrap_or_default(), "")?;
         users::create_user(&admin, &state.pool, change, DEMO_PASSWORD.to_string()).await?;
     }
+    for (id, name) in &demo_tenants {
+        app::dashboards::provision::provision_tenant(&scope, &state.pool, *id, name).await?;
+    }
     Ok(demo_tenants)
 }
 

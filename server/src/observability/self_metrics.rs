@@ -8,6 +8,8 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use super::http_metrics::{REQUESTS_TOTAL, REQUEST_DURATION};
 use app::ssr::AppState;
 
+const QUERY_DURATION: &str = "meridian_query_duration_seconds";
+
 /// Prometheus' default buckets, widened at both ends: page renders take well under 5 ms.
 const LATENCY_BUCKETS: [f64; 14] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
@@ -26,6 +28,11 @@ fn exporter() -> &'static Exporter {
         let handle = PrometheusBuilder::new()
             .set_buckets_for_metric(
                 Matcher::Full(REQUEST_DURATION.to_string()),
+                &LATENCY_BUCKETS,
+            )
+            .expect("the bucket list is not empty")
+            .set_buckets_for_metric(
+                Matcher::Full(QUERY_DURATION.to_string()),
                 &LATENCY_BUCKETS,
             )
             .expect("the bucket list is not empty")
@@ -48,6 +55,14 @@ fn describe() {
         metrics::Unit::Seconds,
         "HTTP request latency."
     );
+    metrics::describe_histogram!(
+        QUERY_DURATION,
+        metrics::Unit::Seconds,
+        "PromQL queries by kind (instant, range): dashboards, Explore and the query API."
+    );
+    // Every security event is a series from the start (at 0), so its panels show a line, not
+    // "No data", until something happens.
+    app::ssr::security::SecurityEvent::register_all();
     metrics::describe_gauge!(
         "meridian_build_info",
         "Always 1; the labels say which build runs."

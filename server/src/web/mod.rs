@@ -1,7 +1,8 @@
-//! What the browser side needs beyond Leptos: sessions, the cross-site request check, and the
-//! audit CSV download.
+//! What the browser side needs beyond Leptos: sessions, the cross-site request check, the
+//! audit CSV download and dashboard panels' CSV and SVG downloads.
 
 pub mod audit_export;
 pub mod csrf;
+pub mod panel_export;
 pub mod rpc_status;
 pub mod sessions;

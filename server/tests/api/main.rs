@@ -5,6 +5,7 @@ mod audit;
 mod auth;
 mod cli;
 mod correlation;
+mod dashboards;
 mod datasource;
 mod embedded_postgres;
 mod health;

@@ -4,7 +4,7 @@ use sqlx::PgPool;
 use crate::helpers::TestApp;
 
 #[sqlx::test(migrator = "app::ssr::MIGRATOR")]
-async fn the_home_page_is_rendered_on_the_server_for_a_signed_in_user(pool: PgPool) {
+async fn the_status_page_is_rendered_on_the_server_for_a_signed_in_user(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
     app.create_user("ada@example.com", "manager", None).await;
     let browser = app.browser();
@@ -14,7 +14,7 @@ async fn the_home_page_is_rendered_on_the_server_for_a_signed_in_user(pool: PgPo
     assert_eq!(anonymous.headers()["location"], "/login");
 
     browser.login_ok("ada@example.com").await;
-    let response = browser.get("/").await;
+    let response = browser.get("/status").await;
     assert_eq!(response.status(), 200);
     let html = response.text().await.unwrap();
     assert!(html.contains("<h1>System status</h1>"), "{html}");

@@ -85,6 +85,10 @@ enum Rule {
     ReadOne,
     /// REST for admins only.
     RestAdmin,
+    /// A dashboard page: signed-in users see their tenants' dashboards; another tenant's is 404.
+    DashboardPage,
+    /// Server functions over one dashboard, with the same visibility.
+    DashboardFn,
     /// Server functions that change a tenant's configuration: admins anywhere, tenant editors
     /// in their own tenant.
     EditorFn,
@@ -197,6 +201,16 @@ fn expected(rule: Rule, who: Who, own: bool) -> u16 {
             Who::Admin => 200,
             _ => 403,
         },
+        Rule::DashboardPage => match who {
+            w if !w.has_session() => 302,
+            _ if tenant_bound && !own => 404,
+            _ => 200,
+        },
+        Rule::DashboardFn => match who {
+            w if !w.has_session() => 401,
+            _ if tenant_bound && !own => 404,
+            _ => 200,
+        },
     }
 }
 
@@ -204,7 +218,12 @@ fn expected(rule: Rule, who: Who, own: bool) -> u16 {
 /// (activate the active, rename to the same name), so the order of cases does not matter.
 fn matrix() -> Vec<(&'static str, &'static str, Rule)> {
     vec![
-        ("GET", "/", Rule::Page),
+        // Everyone is sent on: signed in to their landing page, the others to the login page.
+        ("GET", "/", Rule::Public(302)),
+        ("GET", "/status", Rule::Page),
+        ("GET", "/dashboards", Rule::Page),
+        ("GET", "/d/{uid}", Rule::DashboardPage),
+        ("GET", "/d/{uid}/{slug}", Rule::DashboardPage),
         ("GET", "/login", Rule::Public(200)),
         ("GET", "/audit", Rule::Page),
         ("GET", "/scrape", Rule::Page),
@@ -239,6 +258,10 @@ fn matrix() -> Vec<(&'static str, &'static str, Rule)> {
         ("POST", "/rpc/set_tenant_datasource", Rule::AdminOnly),
         ("POST", "/rpc/check_tenant_datasource", Rule::AdminOnly),
         ("POST", "/rpc/explore_query", Rule::ExploreFn),
+        ("POST", "/rpc/list_dashboards", Rule::SignedIn),
+        ("POST", "/rpc/load_dashboard", Rule::DashboardFn),
+        ("POST", "/rpc/render_dashboard", Rule::DashboardFn),
+        ("POST", "/rpc/dashboard_series", Rule::DashboardFn),
         ("POST", "/rpc/list_scrape_jobs", Rule::SignedIn),
         ("POST", "/rpc/create_scrape_job", Rule::EditorFn),
         ("POST", "/rpc/update_scrape_job", Rule::EditorFn),
@@ -247,6 +270,10 @@ fn matrix() -> Vec<(&'static str, &'static str, Rule)> {
         ("GET", "/api/v1/audit/verify", Rule::RestAdmin),
         ("GET", "/api/v1/audit/events", Rule::Read),
         ("GET", "/api/v1/audit/events/{id}", Rule::ReadOne),
+        ("GET", "/api/v1/dashboards", Rule::Read),
+        ("GET", "/api/v1/dashboards/{uid}", Rule::ReadOne),
+        ("GET", "/d/{uid}/panel/{id}/data.csv", Rule::ReadOne),
+        ("GET", "/d/{uid}/panel/{id}/chart.svg", Rule::ReadOne),
         ("GET", "/api/v1/tenants", Rule::Read),
         ("GET", "/api/v1/tenants/{id}", Rule::ReadOne),
         ("GET", "/api/v1/scrape-jobs", Rule::Read),
@@ -295,6 +322,8 @@ fn endpoints_in_code() -> BTreeSet<(String, String)> {
     for path in [
         "/metrics",
         "/audit/export.csv",
+        "/d/{uid}/panel/{id}/data.csv",
+        "/d/{uid}/panel/{id}/chart.svg",
         "/health",
         "/health/live",
         "/health/ready",
@@ -336,6 +365,33 @@ struct Fixture {
     token_write: String,
     job_a: Uuid,
     job_b: Uuid,
+    dashboard_a: String,
+    dashboard_b: String,
+}
+
+/// A dashboard of `tenant` with one time series panel (id 1).
+async fn dashboard(app: &TestApp, tenant: Uuid) -> String {
+    let uid = format!("d-{}", &Uuid::new_v4().simple().to_string()[..10]);
+    let model: viz::model::Dashboard = serde_json::from_value(serde_json::json!({
+        "uid": uid, "title": "Matrix",
+        "panels": [{"id": 1, "type": "timeseries", "title": "One", "gridPos": {"x": 0, "y": 0, "w": 12, "h": 8},
+                    "targets": [{"refId": "A", "expr": "vector(1)"}]}]
+    }))
+    .unwrap();
+    app::dashboards::repo::create(
+        &app.system(),
+        &app.pool,
+        app::dashboards::repo::Save {
+            tenant: Some(tenant),
+            audience: app::dashboards::Audience::Managers,
+            model: &model,
+            provisioned: None,
+            message: "",
+        },
+    )
+    .await
+    .unwrap();
+    uid
 }
 
 /// A disabled scrape job in `tenant` (the matrix changes and deletes jobs, never scrapes them).
@@ -396,6 +452,8 @@ async fn fixture(app: &TestApp) -> Fixture {
         token_write: app.create_token(tenant_a, &[TokenScope::Write]).await,
         job_a: scrape_job(app, tenant_a).await,
         job_b: scrape_job(app, tenant_b).await,
+        dashboard_a: dashboard(app, tenant_a).await,
+        dashboard_b: dashboard(app, tenant_b).await,
     }
 }
 
@@ -425,6 +483,11 @@ async fn perform(
     } else {
         fx.job_b
     };
+    let dashboard = if own { &fx.dashboard_a } else { &fx.dashboard_b };
+    let path = path
+        .replace("{uid}", dashboard)
+        .replace("{slug}", "matrix")
+        .replace("/panel/{id}/", "/panel/1/");
     let path = path.replace("{name}", "job").replace(
         "{id}",
         &if path.contains("/audit/") {
@@ -551,6 +614,9 @@ async fn perform(
             ("org_id", String::new()),
         ],
         "/rpc/check_tenant_datasource" => vec![("tenant", tenant.clone())],
+        "/rpc/load_dashboard" | "/rpc/render_dashboard" | "/rpc/dashboard_series" => {
+            vec![("uid", dashboard.clone()), ("query", "from=now-1h&to=now".into())]
+        }
         "/rpc/explore_query" => vec![
             ("request[tenant]", tenant.clone()),
             ("request[expr]", "vector(1)".into()),

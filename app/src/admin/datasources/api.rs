@@ -31,7 +31,7 @@ pub async fn set_tenant_datasource(
     let result = async {
         let scope = mutation_scope(&csrf).await?;
         let admin = scope.require_admin()?;
-        let change = super::repo::Change {
+        let change = super::repo::Setting {
             url: super::parse_url(&url)?,
             token: match (super::parse_token(&bearer_token)?, remove_token.is_some()) {
                 (Some(token), _) => super::repo::Token::Set(token),

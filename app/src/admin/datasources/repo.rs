@@ -7,7 +7,7 @@ use super::TenantDatasource;
 use crate::{
     error::AppError,
     ssr::{
-        audit::{self, AuditEntry},
+        change::{Audited, Change},
         scope::{Admin, ScopedTx},
     },
 };
@@ -22,7 +22,7 @@ pub enum Token {
     Set(String),
 }
 
-pub struct Change {
+pub struct Setting {
     /// `None`: back to the built-in store (the row goes, token and all).
     pub url: Option<String>,
     pub token: Token,
@@ -39,14 +39,28 @@ fn from_row(row: &sqlx::postgres::PgRow) -> TenantDatasource {
     }
 }
 
-async fn fetch(tx: &mut ScopedTx<'_>, tenant: Uuid) -> Result<TenantDatasource, AppError> {
-    let sql = format!("{SELECT} where t.id = $1");
-    let row = sqlx::query(&sql)
-        .bind(tenant)
-        .fetch_optional(tx.conn())
-        .await?
-        .ok_or(AppError::NotFound)?;
-    Ok(from_row(&row))
+/// Audited as a change of its tenant.
+impl Audited for TenantDatasource {
+    const TARGET: &'static str = "tenant";
+
+    fn id(&self) -> Uuid {
+        self.tenant_id
+    }
+
+    fn tenant(&self) -> Option<Uuid> {
+        Some(self.tenant_id)
+    }
+
+    async fn fetch(tx: &mut ScopedTx<'_>, tenant: Uuid, lock: bool) -> Result<Self, AppError> {
+        let lock = if lock { " for update of t" } else { "" };
+        let sql = format!("{SELECT} where t.id = $1{lock}");
+        let row = sqlx::query(&sql)
+            .bind(tenant)
+            .fetch_optional(tx.conn())
+            .await?
+            .ok_or(AppError::NotFound)?;
+        Ok(from_row(&row))
+    }
 }
 
 pub async fn list(admin: &Admin<'_>, pool: &PgPool) -> Result<Vec<TenantDatasource>, AppError> {
@@ -62,19 +76,18 @@ pub async fn set(
     admin: &Admin<'_>,
     pool: &PgPool,
     tenant: Uuid,
-    change: Change,
+    setting: Setting,
 ) -> Result<TenantDatasource, AppError> {
-    let mut tx = admin.scope().begin(pool).await?;
-    let before = fetch(&mut tx, tenant).await?;
-    match &change.url {
+    let (mut change, _) = Change::<TenantDatasource>::edit(admin.scope(), pool, tenant).await?;
+    match &setting.url {
         None => {
             sqlx::query("delete from tenant_datasource where tenant_id = $1")
                 .bind(tenant)
-                .execute(tx.conn())
+                .execute(change.conn())
                 .await?;
         }
         Some(url) => {
-            let (keep_token, token) = match change.token {
+            let (keep_token, token) = match setting.token {
                 Token::Keep => (true, None),
                 Token::Remove => (false, None),
                 Token::Set(token) => (false, Some(token)),
@@ -91,21 +104,11 @@ pub async fn set(
             .bind(tenant)
             .bind(url)
             .bind(token)
-            .bind(&change.org_id)
+            .bind(&setting.org_id)
             .bind(keep_token)
-            .execute(tx.conn())
+            .execute(change.conn())
             .await?;
         }
     }
-    let after = fetch(&mut tx, tenant).await?;
-    audit::record(
-        &mut tx,
-        AuditEntry::new("tenant.datasource_update", "tenant", tenant)
-            .tenant(Some(tenant))
-            .before(&before)
-            .after(&after),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(after)
+    change.commit("tenant.datasource_update", tenant).await
 }

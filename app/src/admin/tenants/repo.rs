@@ -7,7 +7,7 @@ use super::{validate_name, Tenant};
 use crate::{
     error::AppError,
     ssr::{
-        audit::{self, AuditEntry},
+        change::{Audited, Change},
         scope::{Admin, Scope, ScopedTx},
     },
 };
@@ -81,56 +81,32 @@ pub async fn create_tenant(
     name: &str,
 ) -> Result<Tenant, AppError> {
     let name = validate_name(name)?;
-    let mut tx = admin.scope().begin(pool).await?;
+    let mut change = Change::<Tenant>::create(admin.scope(), pool).await?;
     let id: Uuid = sqlx::query_scalar("insert into tenant (name) values ($1) returning id")
         .bind(&name)
-        .fetch_one(tx.conn())
+        .fetch_one(change.conn())
         .await
         .map_err(name_taken)?;
-    let sql = format!("{SELECT} where t.id = $1");
-    let row = sqlx::query(&sql).bind(id).fetch_one(tx.conn()).await?;
-    let tenant = from_row(&row);
-    audit::record(
-        &mut tx,
-        AuditEntry::new("tenant.create", "tenant", id)
-            .tenant(Some(id))
-            .after(&tenant),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(tenant)
+    change.commit("tenant.create", id).await
 }
 
-/// The tenant as it is before a change, locked until the transaction ends.
-async fn lock_tenant(tx: &mut ScopedTx<'_>, id: Uuid) -> Result<Tenant, AppError> {
-    let sql = format!("{SELECT} where t.id = $1 for update of t");
-    let row = sqlx::query(&sql).bind(id).fetch_optional(tx.conn()).await?;
-    row.as_ref().map(from_row).ok_or(AppError::NotFound)
-}
+impl Audited for Tenant {
+    const TARGET: &'static str = "tenant";
 
-/// Audits a change made in `tx` with the tenant before and after it, then commits.
-async fn commit_tenant_change(
-    mut tx: ScopedTx<'_>,
-    action: &'static str,
-    before: Tenant,
-) -> Result<Tenant, AppError> {
-    let sql = format!("{SELECT} where t.id = $1");
-    let after = from_row(
-        &sqlx::query(&sql)
-            .bind(before.id)
-            .fetch_one(tx.conn())
-            .await?,
-    );
-    audit::record(
-        &mut tx,
-        AuditEntry::new(action, "tenant", before.id)
-            .tenant(Some(before.id))
-            .before(&before)
-            .after(&after),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(after)
+    fn id(&self) -> Uuid {
+        self.id
+    }
+
+    fn tenant(&self) -> Option<Uuid> {
+        Some(self.id)
+    }
+
+    async fn fetch(tx: &mut ScopedTx<'_>, id: Uuid, lock: bool) -> Result<Self, AppError> {
+        let lock = if lock { " for update of t" } else { "" };
+        let sql = format!("{SELECT} where t.id = $1{lock}");
+        let row = sqlx::query(&sql).bind(id).fetch_optional(tx.conn()).await?;
+        row.as_ref().map(from_row).ok_or(AppError::NotFound)
+    }
 }
 
 #[tracing::instrument(skip_all)]
@@ -141,15 +117,14 @@ pub async fn rename_tenant(
     name: &str,
 ) -> Result<Tenant, AppError> {
     let name = validate_name(name)?;
-    let mut tx = admin.scope().begin(pool).await?;
-    let before = lock_tenant(&mut tx, id).await?;
+    let (mut change, _) = Change::<Tenant>::edit(admin.scope(), pool, id).await?;
     sqlx::query("update tenant set name = $2, updated_at = now() where id = $1")
         .bind(id)
         .bind(&name)
-        .execute(tx.conn())
+        .execute(change.conn())
         .await
         .map_err(name_taken)?;
-    commit_tenant_change(tx, "tenant.rename", before).await
+    change.commit("tenant.rename", id).await
 }
 
 /// Deactivating a tenant stops its users' logins and its tokens at once: both are checked
@@ -161,23 +136,18 @@ pub async fn set_tenant_active(
     id: Uuid,
     active: bool,
 ) -> Result<Tenant, AppError> {
-    let mut tx = admin.scope().begin(pool).await?;
-    let before = lock_tenant(&mut tx, id).await?;
+    let (mut change, _) = Change::<Tenant>::edit(admin.scope(), pool, id).await?;
     sqlx::query("update tenant set active = $2, updated_at = now() where id = $1")
         .bind(id)
         .bind(active)
-        .execute(tx.conn())
+        .execute(change.conn())
         .await?;
-    commit_tenant_change(
-        tx,
-        if active {
-            "tenant.activate"
-        } else {
-            "tenant.deactivate"
-        },
-        before,
-    )
-    .await
+    let action = if active {
+        "tenant.activate"
+    } else {
+        "tenant.deactivate"
+    };
+    change.commit(action, id).await
 }
 
 /// Refuses a change that would give something to a tenant that does not exist or is

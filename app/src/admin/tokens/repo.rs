@@ -8,8 +8,8 @@ use super::{ApiToken, CreatedToken};
 use crate::{
     error::AppError,
     ssr::{
-        audit::{self, AuditEntry},
-        scope::{Admin, TokenScope},
+        change::{Audited, Change},
+        scope::{Admin, ScopedTx, TokenScope},
         tokens::generate_api_token,
     },
 };
@@ -67,8 +67,8 @@ pub async fn create_token(
         return Err(AppError::invalid("expires_on", "must be in the future"));
     }
     let new = generate_api_token();
-    let mut tx = admin.scope().begin(pool).await?;
-    crate::admin::tenants::repo::require_active(&mut tx, tenant).await?;
+    let mut change = Change::<ApiToken>::create(admin.scope(), pool).await?;
+    crate::admin::tenants::repo::require_active(change.tx(), tenant).await?;
     let created_by = match &admin.scope().actor {
         crate::ssr::scope::Actor::User { id, .. } => Some(*id),
         _ => None,
@@ -90,18 +90,9 @@ pub async fn create_token(
     .bind(&scope_names)
     .bind(expires_at)
     .bind(created_by)
-    .fetch_one(tx.conn())
+    .fetch_one(change.conn())
     .await?;
-    let sql = format!("{SELECT} where k.id = $1");
-    let token = from_row(&sqlx::query(&sql).bind(id).fetch_one(tx.conn()).await?);
-    audit::record(
-        &mut tx,
-        AuditEntry::new("api_token.create", "api_token", id)
-            .tenant(Some(tenant))
-            .after(&token),
-    )
-    .await?;
-    tx.commit().await?;
+    let token = change.commit("api_token.create", id).await?;
     Ok(CreatedToken {
         token,
         secret: new.secret,
@@ -114,29 +105,30 @@ pub async fn revoke_token(
     pool: &PgPool,
     id: Uuid,
 ) -> Result<ApiToken, AppError> {
-    let mut tx = admin.scope().begin(pool).await?;
-    let sql = format!("{SELECT} where k.id = $1 for update of k");
-    let before = sqlx::query(&sql)
-        .bind(id)
-        .fetch_optional(tx.conn())
-        .await?
-        .map(|row| from_row(&row))
-        .ok_or(AppError::NotFound)?;
+    let (mut change, before) = Change::<ApiToken>::edit(admin.scope(), pool, id).await?;
     sqlx::query("update api_token set revoked_at = coalesce(revoked_at, now()), updated_at = now() where tenant_id = $1 and id = $2")
         .bind(before.tenant_id)
         .bind(id)
-        .execute(tx.conn())
+        .execute(change.conn())
         .await?;
-    let sql = format!("{SELECT} where k.id = $1");
-    let after = from_row(&sqlx::query(&sql).bind(id).fetch_one(tx.conn()).await?);
-    audit::record(
-        &mut tx,
-        AuditEntry::new("api_token.revoke", "api_token", id)
-            .tenant(Some(before.tenant_id))
-            .before(&before)
-            .after(&after),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(after)
+    change.commit("api_token.revoke", id).await
+}
+
+impl Audited for ApiToken {
+    const TARGET: &'static str = "api_token";
+
+    fn id(&self) -> Uuid {
+        self.id
+    }
+
+    fn tenant(&self) -> Option<Uuid> {
+        Some(self.tenant_id)
+    }
+
+    async fn fetch(tx: &mut ScopedTx<'_>, id: Uuid, lock: bool) -> Result<Self, AppError> {
+        let lock = if lock { " for update of k" } else { "" };
+        let sql = format!("{SELECT} where k.id = $1{lock}");
+        let row = sqlx::query(&sql).bind(id).fetch_optional(tx.conn()).await?;
+        row.as_ref().map(from_row).ok_or(AppError::NotFound)
+    }
 }

@@ -9,6 +9,7 @@ use crate::{
     error::AppError,
     ssr::{
         audit::{self, AuditEntry},
+        change::{Audited, Change},
         passwords,
         scope::{Admin, ScopedTx},
     },
@@ -137,8 +138,8 @@ pub async fn create_user(
 ) -> Result<User, AppError> {
     passwords::validate("password", &password)?;
     let hash = passwords::hash(password).await?;
-    let mut tx = admin.scope().begin(pool).await?;
-    let (tenant, managed) = resolve_tenants(&mut tx, &change).await?;
+    let mut audited = Change::<User>::create(admin.scope(), pool).await?;
+    let (tenant, managed) = resolve_tenants(audited.tx(), &change).await?;
     let id: Uuid = sqlx::query_scalar(
         "insert into app_user (email, display_name, password_hash, role, tenant_id) values ($1, $2, $3, $4, $5) returning id",
     )
@@ -147,20 +148,27 @@ pub async fn create_user(
     .bind(&hash)
     .bind(change.role.as_str())
     .bind(tenant)
-    .fetch_one(tx.conn())
+    .fetch_one(audited.conn())
     .await
     .map_err(email_taken)?;
-    set_managed(&mut tx, id, &managed).await?;
-    let user = fetch(tx.conn(), id, false).await?;
-    audit::record(
-        &mut tx,
-        AuditEntry::new("user.create", "user", id)
-            .tenant(tenant)
-            .after(&user),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(user)
+    set_managed(audited.tx(), id, &managed).await?;
+    audited.commit("user.create", id).await
+}
+
+impl Audited for User {
+    const TARGET: &'static str = "user";
+
+    fn id(&self) -> Uuid {
+        self.id
+    }
+
+    fn tenant(&self) -> Option<Uuid> {
+        self.tenant_id
+    }
+
+    async fn fetch(tx: &mut ScopedTx<'_>, id: Uuid, lock: bool) -> Result<Self, AppError> {
+        fetch(tx.conn(), id, lock).await
+    }
 }
 
 #[tracing::instrument(skip_all)]
@@ -170,9 +178,8 @@ pub async fn update_user(
     id: Uuid,
     change: UserChange,
 ) -> Result<User, AppError> {
-    let mut tx = admin.scope().begin(pool).await?;
-    let before = fetch(tx.conn(), id, true).await?;
-    let (tenant, managed) = resolve_tenants(&mut tx, &change).await?;
+    let (mut audited, before) = Change::<User>::edit(admin.scope(), pool, id).await?;
+    let (tenant, managed) = resolve_tenants(audited.tx(), &change).await?;
     sqlx::query(
         "update app_user set email = $2, display_name = $3, role = $4, tenant_id = $5, updated_at = now() where id = $1",
     )
@@ -181,22 +188,12 @@ pub async fn update_user(
     .bind(&change.display_name)
     .bind(change.role.as_str())
     .bind(tenant)
-    .execute(tx.conn())
+    .execute(audited.conn())
     .await
     .map_err(email_taken)?;
-    set_managed(&mut tx, id, &managed).await?;
-    keep_an_admin(&mut tx, &before, "role").await?;
-    let after = fetch(tx.conn(), id, false).await?;
-    audit::record(
-        &mut tx,
-        AuditEntry::new("user.update", "user", id)
-            .tenant(after.tenant_id.or(before.tenant_id))
-            .before(&before)
-            .after(&after),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(after)
+    set_managed(audited.tx(), id, &managed).await?;
+    keep_an_admin(audited.tx(), &before, "role").await?;
+    audited.commit("user.update", id).await
 }
 
 /// Sets a new password and lifts a lockout; the audit entry records that, never the password.
@@ -240,28 +237,17 @@ pub async fn set_user_active(
     id: Uuid,
     active: bool,
 ) -> Result<User, AppError> {
-    let mut tx = admin.scope().begin(pool).await?;
-    let before = fetch(tx.conn(), id, true).await?;
+    let (mut audited, before) = Change::<User>::edit(admin.scope(), pool, id).await?;
     sqlx::query("update app_user set active = $2, updated_at = now() where id = $1")
         .bind(id)
         .bind(active)
-        .execute(tx.conn())
+        .execute(audited.conn())
         .await?;
-    keep_an_admin(&mut tx, &before, "active").await?;
-    let after = fetch(tx.conn(), id, false).await?;
+    keep_an_admin(audited.tx(), &before, "active").await?;
     let action = if active {
         "user.activate"
     } else {
         "user.deactivate"
     };
-    audit::record(
-        &mut tx,
-        AuditEntry::new(action, "user", id)
-            .tenant(before.tenant_id)
-            .before(&before)
-            .after(&after),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(after)
+    audited.commit(action, id).await
 }

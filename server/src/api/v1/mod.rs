@@ -3,6 +3,7 @@
 
 mod audit;
 mod auth;
+mod dashboards;
 mod prometheus;
 mod scrape_jobs;
 mod tenants;
@@ -22,6 +23,8 @@ pub fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
         ("GET", "/api/v1/audit/verify", get(audit::verify)),
         ("GET", "/api/v1/audit/events", get(audit::list_events)),
         ("GET", "/api/v1/audit/events/{id}", get(audit::get_event)),
+        ("GET", "/api/v1/dashboards", get(dashboards::list)),
+        ("GET", "/api/v1/dashboards/{uid}", get(dashboards::get)),
         ("GET", "/api/v1/tenants", get(tenants::list_tenants)),
         ("GET", "/api/v1/tenants/{id}", get(tenants::get_tenant)),
         ("GET", "/api/v1/scrape-jobs", get(scrape_jobs::list_jobs)),

@@ -29,7 +29,7 @@ use admin::{
 };
 use audit::AuditRoute;
 use auth::{get_current_user, Landing, LoginPage, RequireRole, UserResource};
-use components::{AppHeader, NotFound};
+use components::{enhance::FormEnhancer, AppHeader, NotFound};
 use dashboards::{DashboardRoute, DashboardsRoute};
 use explore::ExploreRoute;
 use health::StatusPage;
@@ -91,6 +91,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("admin/datasources") view=|| view! { <AdminLayout><DatasourcesPage/></AdminLayout> } ssr=SsrMode::Async/>
                 </Routes>
             </main>
+            <FormEnhancer/>
         </Router>
     }
 }

@@ -87,17 +87,27 @@ export const USERS = {
   viewer: 'viewer@acme.demo',
 };
 
-/// Signs in through the login form and waits for the page it leads to.
+/// Signs in through the login form and waits for the page it leads to (for `/`, the role's
+/// landing page, which `/` redirects to).
 export async function login(page, baseUrl, email, next = '/') {
   await page.goto(`${baseUrl}/login?next=${encodeURIComponent(next)}`, { waitUntil: 'networkidle' });
   await page.fill('input[name=email]', email);
   await page.fill('input[name=password]', PASSWORD);
+  const target = next.split('?')[0];
   await Promise.all([
-    page.waitForURL((url) => url.pathname === next.split('?')[0]),
+    page.waitForURL((url) => (target === '/' ? !['/', '/login'].includes(url.pathname) : url.pathname === target)),
     page.click('#login-form button[type=submit]'),
   ]);
   await page.waitForLoadState('networkidle');
 }
+
+/// Where each demo role lands after signing in.
+export const LANDING = {
+  admin: '/dashboards',
+  manager: '/d/executive',
+  editor: '/d/tenant-overview',
+  viewer: '/d/tenant-overview',
+};
 
 /// A page that records console errors and failed requests, so a test can assert there were none.
 export async function openPage(browser, options = {}) {

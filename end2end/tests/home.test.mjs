@@ -1,10 +1,10 @@
-// The status page: rendered on the server, hydrated in the browser, styled for both themes.
+// The status page: rendered on the server, its auto-refresh an island, styled for both themes.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { login, openPage, PASSWORD, SCREENSHOTS, serverAndBrowser, USERS } from './harness.mjs';
 
-describe('home page', () => {
+describe('status page', () => {
   const suite = serverAndBrowser();
 
   test('signing in and reading the status work without JavaScript', async () => {
@@ -13,21 +13,24 @@ describe('home page', () => {
     assert.equal(new URL(page.url()).pathname, '/login', 'a visitor is sent to the login page');
     await page.fill('input[name=email]', USERS.viewer);
     await page.fill('input[name=password]', PASSWORD);
-    await Promise.all([page.waitForURL(`${suite.server.baseUrl}/`), page.click('#login-form button[type=submit]')]);
+    await Promise.all([page.waitForURL(`${suite.server.baseUrl}/d/tenant-overview`), page.click('#login-form button[type=submit]')]);
+    await page.goto(`${suite.server.baseUrl}/status`);
     const html = await page.content();
     assert.match(html, /<h1>System status<\/h1>/);
     assert.match(html, /data-check="migrations"/);
     const database = page.locator('tr[data-check="database"]');
     assert.equal(await database.locator('.pill').textContent(), 'healthy');
     assert.match(await page.locator('.overall-text').textContent(), /^\d of \d checks passed$/);
-    assert.equal(await page.locator('.main-nav a').first().textContent(), 'Status');
+    assert.equal(await page.locator('.main-nav a').first().textContent(), 'Dashboards');
     await close();
   });
 
   test('the auto-refresh toggle reacts once hydrated and refreshes the status', async () => {
     const { page, problems, close } = await openPage(suite.browser);
-    await login(page, suite.server.baseUrl, USERS.admin);
+    await login(page, suite.server.baseUrl, USERS.admin, '/status');
     const toggle = page.locator('#auto-refresh');
+    // The toggle is an island: it reacts once the bundle has hydrated it.
+    await page.locator('#auto-refresh[data-ready]').waitFor();
     assert.equal(await toggle.textContent(), 'Auto-refresh: off');
     const before = await page.locator('.overall').getAttribute('data-checked-at');
 

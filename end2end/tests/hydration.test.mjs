@@ -1,4 +1,4 @@
-// Every signed-in page, loaded again and again, hydrates without an error.
+// Every signed-in page, loaded again and again, hydrates its islands without an error.
 //
 // Why a loop: a page behind the role check used to be built twice on the server whenever the
 // signed-in user had loaded before leptos' dry run of the view. That is a race, lost about once
@@ -10,9 +10,9 @@ import { login, openPage, serverAndBrowser, USERS } from './harness.mjs';
 
 const ROUNDS = 12;
 const PAGES = {
-  admin: ['/', '/scrape', '/audit', '/explore', '/admin/tenants', '/admin/users', '/admin/tokens',
-    '/admin/limits', '/admin/datasources'],
-  editor: ['/', '/scrape', '/audit', '/explore'],
+  admin: ['/dashboards', '/d/executive', '/status', '/scrape', '/audit', '/explore', '/admin/tenants',
+    '/admin/users', '/admin/tokens', '/admin/limits', '/admin/datasources'],
+  editor: ['/d/tenant-overview', '/d/acme-agents', '/status', '/scrape', '/audit', '/explore'],
 };
 
 describe('hydration', () => {

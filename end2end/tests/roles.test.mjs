@@ -12,10 +12,10 @@ describe('roles, administration and the audit trail', () => {
 
   test('each role sees the navigation it may use', async () => {
     for (const [role, email, expected] of [
-      ['admin', USERS.admin, ['Status', 'Explore', 'Scrape jobs', 'Audit', 'Admin']],
-      ['manager', USERS.manager, ['Status', 'Scrape jobs', 'Audit']],
-      ['editor', USERS.editor, ['Status', 'Explore', 'Scrape jobs', 'Audit']],
-      ['viewer', USERS.viewer, ['Status', 'Scrape jobs', 'Audit']],
+      ['admin', USERS.admin, ['Dashboards', 'Explore', 'Scrape jobs', 'Audit', 'Status', 'Admin']],
+      ['manager', USERS.manager, ['Dashboards', 'Scrape jobs', 'Audit', 'Status']],
+      ['editor', USERS.editor, ['Dashboards', 'Explore', 'Scrape jobs', 'Audit', 'Status']],
+      ['viewer', USERS.viewer, ['Dashboards', 'Scrape jobs', 'Audit', 'Status']],
     ]) {
       const { page, problems, close } = await openPage(suite.browser);
       await login(page, suite.server.baseUrl, email);
@@ -106,7 +106,6 @@ describe('roles, administration and the audit trail', () => {
 
     await page.goto(`${suite.server.baseUrl}/audit`, { waitUntil: 'networkidle' });
     await page.fill('#audit-filters input[name=action]', 'tenant.rename');
-    // The hydrated router turns the GET form into a client-side navigation.
     await Promise.all([
       page.waitForURL(/action=tenant\.rename/, { waitUntil: 'commit' }),
       page.click('#audit-filters button[type=submit]'),

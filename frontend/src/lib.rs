@@ -1,5 +1,9 @@
 //! The browser bundle: hydrates the islands of the server-rendered page and nothing else.
 
+// The islands' entry points are exported by `app`; nothing here names them, so the crate is
+// linked explicitly.
+extern crate app;
+
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();

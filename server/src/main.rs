@@ -117,6 +117,25 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Bench {
             command:
+                BenchCommand::Dashboards {
+                    points,
+                    runs,
+                    prometheus,
+                    promtool,
+                },
+        } => {
+            let options = server::bench::dashboards::Options {
+                points,
+                runs,
+                prometheus,
+                promtool,
+            };
+            server::bench::dashboards::run(&settings, &pool, options)
+                .await
+                .map(|()| ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            command:
                 BenchCommand::Login {
                     seconds,
                     concurrency,

@@ -106,6 +106,20 @@ pub enum BenchCommand {
         #[arg(long, default_value = "/usr/bin/promtool")]
         promtool: String,
     },
+    /// The Executive dashboard's server-rendered page over ~100 series, against Debian's
+    /// Prometheus answering the same panel queries: p50/p95 of each and the ratio.
+    Dashboards {
+        /// Samples a series (15 s apart, ending now).
+        #[arg(long, default_value_t = 1_000)]
+        points: usize,
+        /// Page loads (and query rounds) on each side.
+        #[arg(long, default_value_t = 30)]
+        runs: usize,
+        #[arg(long, default_value = "/usr/bin/prometheus")]
+        prometheus: String,
+        #[arg(long, default_value = "/usr/bin/promtool")]
+        promtool: String,
+    },
 }
 
 #[derive(Subcommand, Debug, Clone, PartialEq, Eq)]

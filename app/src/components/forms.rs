@@ -25,12 +25,14 @@ where
     })
 }
 
+/// The error of `field`, beside it; empty and hidden until there is one (so the form enhancer
+/// can fill it).
 #[component]
 pub fn FieldError(error: Signal<Option<AppError>>, field: &'static str) -> impl IntoView {
     move || {
-        error.get().and_then(|e| e.for_field(field)).map(|message| {
-            view! { <span class="field-error" data-field=field role="alert">{message}</span> }
-        })
+        let message = error.get().and_then(|e| e.for_field(field));
+        let hidden = message.is_none();
+        view! { <span class="field-error" data-field=field role="alert" hidden=hidden>{message}</span> }
     }
 }
 
@@ -41,17 +43,16 @@ pub fn FormError(
     fields: &'static [&'static str],
 ) -> impl IntoView {
     move || {
-        error
+        let message = error
             .get()
             .filter(|e| !fields.iter().any(|field| e.for_field(field).is_some()))
-            .map(|e| {
-                let message = match e {
-                    AppError::Invalid { field, message } if field.is_empty() => message,
-                    AppError::Invalid { field, message } => format!("{field}: {message}"),
-                    other => other.to_string(),
-                };
-                view! { <p class="callout callout-error form-error" role="alert">{message}</p> }
-            })
+            .map(|e| match e {
+                AppError::Invalid { field, message } if field.is_empty() => message,
+                AppError::Invalid { field, message } => format!("{field}: {message}"),
+                other => other.to_string(),
+            });
+        let hidden = message.is_none();
+        view! { <p class="callout callout-error form-error" role="alert" hidden=hidden>{message}</p> }
     }
 }
 

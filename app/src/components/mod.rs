@@ -1,5 +1,6 @@
 //! Widgets shared by every feature: the header, status pills, forms, error pages.
 
+pub mod enhance;
 pub mod forms;
 
 use leptos::prelude::*;

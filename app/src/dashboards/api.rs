@@ -11,8 +11,6 @@ use crate::error::AppError;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HoverPanel {
     pub id: u32,
-    pub unit: String,
-    pub decimals: Option<u32>,
     pub step: i64,
     pub series: Vec<HoverSeries>,
 }
@@ -21,8 +19,9 @@ pub struct HoverPanel {
 pub struct HoverSeries {
     pub name: String,
     pub color: String,
-    /// (ms, value); points without a finite value are left out.
-    pub points: Vec<(i64, f64)>,
+    /// (ms, the value as the panel shows it: unit, decimals, mappings); points without a
+    /// finite value are left out. Formatted on the server, so the browser needs no unit code.
+    pub points: Vec<(i64, String)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

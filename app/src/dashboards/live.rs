@@ -34,7 +34,8 @@ mod client {
         generation: u32,
         refresh: Option<i32>,
         hover: Option<Rc<HoverData>>,
-        hover_for: String,
+        /// The query whose hover values are loaded or loading.
+        hover_for: Option<String>,
         drag: Option<(Element, f64)>,
     }
 
@@ -65,7 +66,7 @@ mod client {
             generation: 0,
             refresh: None,
             hover: None,
-            hover_for: String::new(),
+            hover_for: None,
             drag: None,
         }));
         remember_viewport();
@@ -153,6 +154,17 @@ mod client {
     }
 
     fn on_click(event: Event, state: &Shared) {
+        // An open drop-down closes when the click lands outside it, as menus do.
+        let inside = closest(&event, "details.picker");
+        if let Ok(open) = state.borrow().root.query_selector_all("details.picker[open]") {
+            for i in 0..open.length() {
+                if let Some(details) = open.item(i).and_then(|n| n.dyn_into::<Element>().ok()) {
+                    if inside.as_ref() != Some(&details) {
+                        let _ = details.remove_attribute("open");
+                    }
+                }
+            }
+        }
         let Some(link) = closest(&event, "a[data-nav]") else { return };
         let mouse = event.dyn_ref::<MouseEvent>();
         if mouse.is_some_and(|m| m.ctrl_key() || m.meta_key() || m.shift_key() || m.button() != 0) {
@@ -221,7 +233,7 @@ mod client {
                     }
                     let mut s = state.borrow_mut();
                     s.hover = None;
-                    s.hover_for.clear();
+                    s.hover_for = None;
                     drop(s);
                     let redraws = root.get_attribute("data-redraws").and_then(|n| n.parse::<u32>().ok()).unwrap_or(0);
                     let _ = root.set_attribute("data-redraws", &(redraws + 1).to_string());
@@ -370,12 +382,12 @@ mod client {
     fn load_hover(state: &Shared) {
         let (uid, query, root) = {
             let s = state.borrow();
-            if s.hover_for == s.query {
+            if s.hover_for.as_ref() == Some(&s.query) {
                 return;
             }
             (s.uid.clone(), s.query.clone(), s.root.clone())
         };
-        state.borrow_mut().hover_for = query.clone();
+        state.borrow_mut().hover_for = Some(query.clone());
         let width = grid_width(&root).round() as u32;
         let state = state.clone();
         spawn_local(async move {
@@ -396,21 +408,19 @@ mod client {
         let mut html = format!("<b>{}</b>", local_time(&data.offsets, t));
         let Some(panel) = panel else { return html };
         for series in &panel.series {
-            let nearest = nearest(&series.points, t as i64, panel.step.max(1));
-            let Some(v) = nearest else { continue };
-            let value = viz::units::format(&panel.unit, v, panel.decimals).to_string();
+            let Some(value) = nearest(&series.points, t as i64, panel.step.max(1)) else { continue };
             html.push_str(&format!(
                 r#"<div class="hover-row"><span class="swatch" style="background:{}"></span><span class="hover-name">{}</span><span class="hover-value">{}</span></div>"#,
                 escape(&series.color),
                 escape(&series.name),
-                escape(&value)
+                escape(value)
             ));
         }
         html
     }
 
     /// The value of the point nearest `t`, if it is within a step.
-    fn nearest(points: &[(i64, f64)], t: i64, step: i64) -> Option<f64> {
+    fn nearest(points: &[(i64, String)], t: i64, step: i64) -> Option<&str> {
         let i = points.partition_point(|p| p.0 < t);
         [i.checked_sub(1), Some(i)]
             .into_iter()
@@ -418,7 +428,7 @@ mod client {
             .filter_map(|i| points.get(i))
             .min_by_key(|p| (p.0 - t).abs())
             .filter(|p| (p.0 - t).abs() <= step)
-            .map(|p| p.1)
+            .map(|p| p.1.as_str())
     }
 
     /// `2026-12-04 14:05:30` in the dashboard's zone, from the offsets the server sent.

@@ -179,7 +179,7 @@ pub fn DashboardBody(view: DashboardView) -> impl IntoView {
                 <div class="dash-controls">
                     <details class="picker time-picker">
                         <summary class="button" id="time-range" title=format!("{} to {} ({})", view.time.from_local, view.time.to_local, view.time.zone_name)>
-                            <span class="icon" aria-hidden="true">"◷"</span>{view.time.label.clone()}
+                            <Icon path=CLOCK/>{view.time.label.clone()}
                         </summary>
                         <div class="picker-menu">
                             <form method="get" class="range-form" data-live id="range-form">
@@ -198,7 +198,7 @@ pub fn DashboardBody(view: DashboardView) -> impl IntoView {
                             </ul>
                         </div>
                     </details>
-                    <a class="button icon-button" href=format!("?{zoom_out}") data-nav title="Zoom out (time range × 2)" id="zoom-out">"−"</a>
+                    <a class="button icon-button" href=format!("?{zoom_out}") data-nav title="Zoom out (time range × 2)" id="zoom-out" aria-label="Zoom out"><Icon path=ZOOM_OUT/></a>
                     <form method="get" class="refresh-form" data-live id="refresh-form">
                         {hidden_fields(&query, &["refresh", "timezone"])}
                         <select name="refresh" data-autosubmit aria-label="Auto-refresh" title="Auto-refresh">
@@ -212,8 +212,8 @@ pub fn DashboardBody(view: DashboardView) -> impl IntoView {
                         </select>
                         <noscript><button type="submit" class="button">"Apply"</button></noscript>
                     </form>
-                    <a class="button icon-button" href=back.clone() data-nav title="Refresh now" id="refresh-now">"↻"</a>
-                    <a class="button icon-button" href=kiosk_link title="Kiosk mode (wall screen)">"⛶"</a>
+                    <a class="button icon-button" href=back.clone() data-nav title="Refresh now" id="refresh-now" aria-label="Refresh now"><Icon path=REFRESH/></a>
+                    <a class="button icon-button" href=kiosk_link title="Kiosk mode (wall screen)" aria-label="Kiosk mode"><Icon path=KIOSK/></a>
                 </div>
             </header>
             <Variables variables=view.variables.clone() query=query.clone()/>
@@ -225,6 +225,22 @@ pub fn DashboardBody(view: DashboardView) -> impl IntoView {
                 {view.panels.into_iter().map(|panel| view! { <Panel panel uid=view.uid.clone() query=query.clone() alone/> }).collect_view()}
             </div>
         </div>
+    }
+}
+
+const CLOCK: &str = "M8 1.5a6.5 6.5 0 1 0 0 13 6.5 6.5 0 0 0 0-13zM8 4v4l2.5 1.5";
+const ZOOM_OUT: &str = "M7 2.5a4.5 4.5 0 1 0 0 9 4.5 4.5 0 0 0 0-9zM10.3 10.3 14 14M5 7h4";
+const REFRESH: &str = "M13.5 8A5.5 5.5 0 1 1 11.9 4.1M12 1.5v3h-3";
+const KIOSK: &str = "M2 6V2h4M10 2h4v4M14 10v4h-4M6 14H2v-4";
+
+/// A 16 px line icon.
+#[component]
+fn Icon(path: &'static str) -> impl IntoView {
+    view! {
+        <svg class="icon" viewBox="0 0 16 16" width="16" height="16" aria-hidden="true" fill="none"
+            stroke="currentColor" stroke-width="1.5" stroke-linecap="round" stroke-linejoin="round">
+            <path d=path/>
+        </svg>
     }
 }
 
@@ -271,13 +287,14 @@ fn Variables(variables: Vec<VariableView>, query: String) -> impl IntoView {
                 let name = format!("var-{}", v.name);
                 let control = if v.textbox {
                     view! { <input name=name value=v.selected.first().cloned().unwrap_or_default()/> }.into_any()
+                } else if v.multi {
+                    view! { <MultiValue variable=v.clone() name/> }.into_any()
                 } else {
                     let all = v.include_all.then(|| view! {
                         <option value=ALL selected=v.selected.iter().any(|s| s == ALL)>"All"</option>
                     });
                     view! {
-                        <select name=name multiple=v.multi data-autosubmit=(!v.multi).then_some("")
-                            size=if v.multi { (v.options.len() + usize::from(v.include_all)).clamp(2, 4).to_string() } else { "1".to_string() }>
+                        <select name=name data-autosubmit>
                             {all}
                             {v.options.iter().map(|(text, value)| {
                                 let selected = v.selected.contains(value);
@@ -294,9 +311,46 @@ fn Variables(variables: Vec<VariableView>, query: String) -> impl IntoView {
                     </label>
                 }
             }).collect_view()}
-            <button type="submit" class="button subtle">"Apply"</button>
+            <noscript><button type="submit" class="button subtle">"Apply"</button></noscript>
         </form>
     })
+}
+
+/// A multi-value variable as Grafana shows it: a drop-down of check boxes (a GET form's fields,
+/// so it works without JavaScript too).
+#[component]
+fn MultiValue(variable: VariableView, name: String) -> impl IntoView {
+    let all = variable.selected.iter().any(|s| s == ALL);
+    let summary = if all {
+        "All".to_string()
+    } else {
+        let texts: Vec<String> = variable
+            .options
+            .iter()
+            .filter(|(_, value)| variable.selected.contains(value))
+            .map(|(text, _)| text.clone())
+            .collect();
+        match texts.len() {
+            0 => "None".to_string(),
+            1..=2 => texts.join(" + "),
+            n => format!("{} + {} more", texts[0], n - 1),
+        }
+    };
+    let choice = |text: String, value: String, checked: bool| {
+        view! { <label class="check"><input type="checkbox" name=name.clone() value=value checked=checked/>{text}</label> }
+    };
+    view! {
+        <details class="picker var-picker">
+            <summary class="button">{summary}<span class="caret" aria-hidden="true">"▾"</span></summary>
+            <div class="picker-menu var-menu">
+                {variable.include_all.then(|| choice("All".into(), ALL.into(), all))}
+                {variable.options.iter().map(|(text, value)| {
+                    choice(text.clone(), value.clone(), !all && variable.selected.contains(value))
+                }).collect_view()}
+                <button type="submit" class="button primary">"Apply"</button>
+            </div>
+        </details>
+    }
 }
 
 #[component]

@@ -197,20 +197,18 @@ fn describe(error: QueryError, expr: &str) -> String {
     error.to_string()
 }
 
-/// Runs one target over `(start, end, step)` (step 0: an instant query at `end`) with `values`
-/// put in, in each of its tenants at once. Answers the series and the failures: a global panel
-/// draws the tenants that answered and names those that did not.
+/// Runs one planned query in each of its target's tenants at once. Answers the series and the
+/// failures: a global panel draws the tenants that answered and names those that did not.
 pub async fn run_target(
     state: &AppState,
     tenants: &Tenants,
     panel: &Panel,
-    target: &Target,
-    values: &Values,
-    (start, end, step): (i64, i64, i64),
+    planned: &Planned<'_>,
 ) -> (Vec<SeriesData>, Vec<String>) {
-    let expr = match interpolate::interpolate(&target.expr, values) {
-        Ok(expr) => expr,
-        Err(error) => return (Vec::new(), vec![error]),
+    let (target, (start, end, step)) = (planned.target, planned.span);
+    let expr = match &planned.expr {
+        Ok(expr) => expr.clone(),
+        Err(error) => return (Vec::new(), vec![error.clone()]),
     };
     let run_in = target_tenants(tenants, panel, target);
     if run_in.is_empty() {
@@ -278,6 +276,41 @@ pub fn instant(panel: &Panel, target: &Target) -> bool {
     panel.kind == "table" || target.instant || target.format == "table"
 }
 
+/// One query of a panel as it will run: the target, its expression with the variables put in
+/// (or why they could not be), and its span (step 0: an instant query at the end).
+pub struct Planned<'p> {
+    pub target: &'p Target,
+    pub expr: Result<String, String>,
+    pub span: (i64, i64, i64),
+}
+
+/// The queries of `panel` drawn `width_px` wide: Grafana's step (about a point a pixel, at least
+/// the panel's minimum interval), the span aligned to it, the built-in variables.
+pub fn plan<'p>(panel: &'p Panel, values: &Values, span: &Span, width_px: u32) -> (i64, Vec<Planned<'p>>) {
+    let min_step = promql::parse_duration(panel.interval.trim_start_matches('>')).unwrap_or(SCRAPE_INTERVAL_MS);
+    let step = step_for(span, panel.max_data_points.unwrap_or(width_px), min_step);
+    // Aligned to the step, so a refresh draws the same points; the end rounds up, so the latest
+    // samples are in (a point just after `to` is drawn at the plot's edge).
+    let (start, end) = ((span.from / step) * step, (span.to + step - 1) / step * step);
+    let mut with_builtins = builtins(span, step);
+    with_builtins.extend(values.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let planned = panel
+        .targets
+        .iter()
+        .filter(|t| !t.hide && !t.expr.trim().is_empty())
+        .map(|target| Planned {
+            target,
+            expr: interpolate::interpolate(&target.expr, &with_builtins),
+            span: if instant(panel, target) {
+                (span.to, span.to, 0)
+            } else {
+                (start, end, step)
+            },
+        })
+        .collect();
+    (step, planned)
+}
+
 /// Runs every visible target of `panel`; answers its data over the span.
 pub async fn run_panel(
     state: &AppState,
@@ -287,29 +320,8 @@ pub async fn run_panel(
     span: &Span,
     width_px: u32,
 ) -> PanelData {
-    let min_step = [panel.interval.as_str()]
-        .iter()
-        .filter_map(|t| promql::parse_duration(t.trim_start_matches('>')).ok())
-        .max()
-        .unwrap_or(SCRAPE_INTERVAL_MS);
-    let step = step_for(span, panel.max_data_points.unwrap_or(width_px), min_step);
-    let (start, end) = ((span.from / step) * step, (span.to / step) * step);
-    let mut with_builtins = builtins(span, step);
-    with_builtins.extend(values.iter().map(|(k, v)| (k.clone(), v.clone())));
-    let targets: Vec<&Target> = panel
-        .targets
-        .iter()
-        .filter(|t| !t.hide && !t.expr.trim().is_empty())
-        .collect();
-    let answers = join_all(targets.iter().map(|target| {
-        let span = if instant(panel, target) {
-            (span.to, span.to, 0)
-        } else {
-            (start, end, step)
-        };
-        run_target(state, tenants, panel, target, &with_builtins, span)
-    }))
-    .await;
+    let (step, planned) = plan(panel, values, span, width_px);
+    let answers = join_all(planned.iter().map(|p| run_target(state, tenants, panel, p))).await;
     let mut data = PanelData {
         start: span.from,
         end: span.to,

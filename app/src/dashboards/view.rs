@@ -126,7 +126,11 @@ pub async fn prepare(
                 .map(|(_, n)| n.clone())
                 .filter(|n| n != SYSTEM_TENANT)
                 .collect();
-            let variable = vars::tenant_variable(&names);
+            let mut variable = vars::tenant_variable(&names);
+            // One tenant to choose from is no choice: the picker is not shown.
+            if names.len() < 2 {
+                variable.hide = 2;
+            }
             vars::resolve(state, &tenants, &[variable], &request, &span, &mut resolved).await;
             let chosen = &resolved.values[vars::TENANT_VARIABLE].values;
             tenants.selected = visible.iter().filter(|(_, n)| chosen.contains(n)).cloned().collect();
@@ -250,12 +254,11 @@ impl Prepared {
             title: model.title.clone(),
             description: model.description.clone(),
             tags: model.tags.clone(),
-            owner: self
-                .stored
-                .record
-                .tenant_name
-                .clone()
-                .unwrap_or_else(|| "All your tenants".into()),
+            owner: match (&self.stored.record.tenant_name, &self.tenants.selected[..]) {
+                (Some(owner), _) => owner.clone(),
+                (None, [(_, only)]) => only.clone(),
+                (None, _) => "All your tenants".into(),
+            },
             time: self.time.clone(),
             refresh: self.request.get("refresh").unwrap_or(&model.refresh).to_string(),
             variables: self.resolved.views.clone(),
@@ -289,8 +292,6 @@ pub async fn hover(prepared: &Prepared, state: &AppState) -> super::HoverData {
         let styled = render::style(panel, &data.series);
         super::HoverPanel {
             id: panel.id,
-            unit: panel.field_config.defaults.unit.clone(),
-            decimals: panel.field_config.defaults.decimals,
             step: data.step,
             series: styled
                 .iter()
@@ -302,8 +303,8 @@ pub async fn hover(prepared: &Prepared, state: &AppState) -> super::HoverData {
                         .series
                         .points
                         .iter()
-                        .copied()
                         .filter(|(_, v)| v.is_finite())
+                        .map(|(t, v)| (*t, s.field.display(Some(*v), (0.0, 1.0), &s.color).text))
                         .collect(),
                 })
                 .collect(),
@@ -401,4 +402,23 @@ pub async fn chart_svg(prepared: &Prepared, state: &AppState, id: u32) -> Result
     let style = "<style>text{fill:#5d6776;font-family:sans-serif}polyline{stroke:#dde1e7}</style>";
     let open_end = svg.find('>').map_or(0, |i| i + 1);
     Ok(format!("{}{style}{}", &svg[..open_end], &svg[open_end..]))
+}
+
+/// Every query the shown panels run, with the variables put in and the span each covers: what
+/// a Prometheus behind Grafana would be asked for the same page (the benchmark asks it).
+pub fn queries(prepared: &Prepared) -> Vec<(String, (i64, i64, i64))> {
+    let alone = prepared.view_panel().is_some();
+    prepared
+        .shown()
+        .into_iter()
+        .filter(|p| p.kind != "text" && p.kind != "row")
+        .flat_map(|panel| {
+            let width = prepared.body_size(panel, alone).0;
+            let (_, planned) = run::plan(panel, &prepared.resolved.values, &prepared.span, width);
+            planned
+                .into_iter()
+                .filter_map(|p| p.expr.ok().map(|expr| (expr, p.span)))
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }

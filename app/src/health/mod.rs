@@ -108,6 +108,9 @@ fn LiveStatus() -> impl IntoView {
     let (auto_refresh, set_auto_refresh) = signal(false);
     let (refreshes, set_refreshes) = signal(0u32);
     let report = Resource::new(move || refreshes.get(), |_| get_health_report());
+    // Effects run only in the browser: the toggle says when it has come alive.
+    let (ready, set_ready) = signal(false);
+    Effect::new(move |_| set_ready.set(true));
 
     Effect::new(move |_| {
         if auto_refresh.get() {
@@ -134,6 +137,7 @@ fn LiveStatus() -> impl IntoView {
                     type="button"
                     class="toggle"
                     id="auto-refresh"
+                    data-ready=move || ready.get().then_some("")
                     aria-pressed=move || auto_refresh.get().to_string()
                     on:click=move |_| set_auto_refresh.update(|on| *on = !*on)
                 >

@@ -1,8 +1,10 @@
 //! `server bench login`: how fast Meridian signs people in, against the ceiling set by the
 //! password hash itself, measured in the same run on the same machine. `ingest`: remote_write
 //! throughput, latency and bytes per sample, Meridian against Prometheus. `query`: dashboard
-//! range queries over a day of data, Meridian against Prometheus.
+//! range queries over a day of data, Meridian against Prometheus. `dashboards`: the Executive
+//! page, server-rendered, against Prometheus answering its queries.
 
+pub mod dashboards;
 pub mod ingest;
 pub mod query;
 

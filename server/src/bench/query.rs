@@ -228,7 +228,7 @@ impl Side {
 
 /// Differences between two answers' results (series compared by labels, values with
 /// Prometheus' tolerance); empty when equal.
-fn differences(expected: &Value, actual: &Value) -> Vec<String> {
+pub(crate) fn differences(expected: &Value, actual: &Value) -> Vec<String> {
     let index = |v: &Value| -> std::collections::BTreeMap<String, Vec<Value>> {
         v["data"]["result"]
             .as_array()

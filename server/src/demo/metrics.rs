@@ -91,8 +91,9 @@ impl Tenant {
                 let rate = 40.0 * load * share * method_share * self.rng.gen_range(0.85..1.15);
                 let requests = (rate * seconds).round();
                 let error_share = if down { 0.25 } else { self.error_share };
-                let errors = (requests * error_share * self.rng.gen_range(0.5..1.5))
-                    .round()
+                // Rounded at random, so that a share below one request a step still shows.
+                let expected = requests * error_share * self.rng.gen_range(0.5..1.5);
+                let errors = (expected.floor() + f64::from(self.rng.gen_bool(expected.fract())))
                     .min(requests);
                 // In an incident most failures are the load balancer's 503s.
                 let unavailable = if down { (errors * 0.6).round() } else { 0.0 };
@@ -176,7 +177,8 @@ impl Tenant {
         }
         for tool in TOOLS {
             let calls = 3.0 * load * seconds * self.rng.gen_range(0.7..1.3);
-            let failed = (calls * if down { 0.2 } else { 0.01 }).round();
+            let expected = calls * if down { 0.2 } else { 0.01 };
+            let failed = expected.floor() + f64::from(self.rng.gen_bool(expected.fract()));
             for (status, n) in [("ok", calls.round() - failed), ("error", failed)] {
                 let l = labels(&[
                     ("__name__", "tool_calls_total"),
@@ -230,6 +232,33 @@ fn batch(rows: Vec<Vec<(i64, Vec<(Labels, f64)>)>>) -> Vec<SeriesSamples> {
         .collect()
 }
 
+/// `points` samples `step_ms` apart from `start` of the demo application of a tenant called
+/// `name` (about 100 series): the benchmark's data set.
+pub fn generate(name: &str, start: i64, step_ms: i64, points: usize) -> Vec<SeriesSamples> {
+    let seed = seed_of(name);
+    let mut app = Tenant {
+        id: Uuid::nil(),
+        scale: 1.0,
+        error_share: 0.002,
+        seed,
+        counters: HashMap::new(),
+        rng: StdRng::seed_from_u64(seed),
+    };
+    let rows = (0..points as i64)
+        .map(|i| {
+            let t = start + i * step_ms;
+            (t, app.sample(t, step_ms))
+        })
+        .collect();
+    batch(vec![rows])
+}
+
+fn seed_of(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
 /// The time of the tenant's last stored demo sample, if any in the last 7 days.
 async fn last_sample(store: &Store, tenant: Uuid, now: i64) -> Option<i64> {
     let up = [
@@ -251,9 +280,7 @@ pub async fn run(store: Store, tenants: Vec<(Uuid, String)>) {
     let now = chrono::Utc::now().timestamp_millis();
     let mut apps = Vec::new();
     for (i, (id, name)) in tenants.into_iter().enumerate() {
-        let seed = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-            (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
-        });
+        let seed = seed_of(&name);
         let mut app = Tenant {
             id,
             scale: [1.0, 0.6, 0.3].get(i).copied().unwrap_or(0.3),

@@ -21,7 +21,13 @@ async fn prepared(
     query: Option<String>,
 ) -> Result<view::Prepared, ApiError> {
     scope.require_read()?;
-    Ok(view::prepare(state, scope, uid, &query.unwrap_or_default(), DEFAULT_WIDTH_PX, None).await?)
+    let query = query.unwrap_or_default();
+    // `width`: the page's grid width to draw for (the page's links leave it out).
+    let width = app::dashboards::run::Request::parse(&query)
+        .get("width")
+        .and_then(|w| w.parse().ok())
+        .unwrap_or(DEFAULT_WIDTH_PX);
+    Ok(view::prepare(state, scope, uid, &query, width, None).await?)
 }
 
 fn download(content_type: &str, name: String, body: String) -> Response {

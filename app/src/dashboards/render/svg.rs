@@ -27,9 +27,12 @@ pub struct Plot {
 }
 
 impl Plot {
+    /// The x of time `t`; times just outside the span (the step-aligned query's first and last
+    /// points) are drawn at the plot's edges.
     pub fn x(&self, t: i64) -> f64 {
         let span = (self.to - self.from).max(1) as f64;
-        self.left + (t - self.from) as f64 / span * (self.right - self.left)
+        let x = self.left + (t - self.from) as f64 / span * (self.right - self.left);
+        x.clamp(self.left, self.right)
     }
 
     pub fn y(&self, v: f64) -> f64 {
@@ -55,11 +58,14 @@ pub fn value_axis(
         (lo, hi) = (0.0, 1.0);
     }
     if lo == hi {
-        let pad = if lo == 0.0 { 1.0 } else { lo.abs() * 0.1 };
-        (lo, hi) = (lo - pad, hi + pad);
-        if min.is_some() {
-            lo = min.unwrap_or(lo);
-        }
+        // A flat line: at zero the axis starts there; elsewhere it is centred.
+        (lo, hi) = if lo == 0.0 {
+            (0.0, 1.0)
+        } else {
+            (lo - lo.abs() * 0.1, hi + hi.abs() * 0.1)
+        };
+        lo = min.unwrap_or(lo);
+        hi = max.unwrap_or(hi).max(lo + f64::EPSILON.max(lo.abs() * 1e-9));
     }
     let (_, step) = units::value_ticks(lo, hi, max_ticks.max(2));
     if step > 0.0 && step.is_finite() {

@@ -269,12 +269,16 @@ fn legend_height(panel: &Panel, series: &[Styled], width: u32) -> u32 {
         return 0;
     }
     if mode == "table" {
-        return 24 + 22 * series.len() as u32;
+        return 30 + 23 * series.len() as u32;
     }
+    let calcs = options
+        .get("calcs")
+        .and_then(Value::as_array)
+        .map_or(0, |c| c.len()) as f64;
     let mut lines = 1u32;
     let mut used = 0.0;
     for s in series {
-        let item = s.name.chars().count() as f64 * 7.0 + 34.0;
+        let item = s.name.chars().count() as f64 * 7.0 + 34.0 + calcs * 95.0;
         if used + item > width as f64 && used > 0.0 {
             lines += 1;
             used = 0.0;

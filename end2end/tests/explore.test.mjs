@@ -27,7 +27,7 @@ describe('explore', () => {
     const rate = 'sum by (status) (rate(http_requests_total[5m]))';
     for (let attempt = 0; ; attempt++) {
       await page.goto(`${suite.server.baseUrl}/explore?expr=${encodeURIComponent(rate)}&mode=graph`, { waitUntil: 'networkidle' });
-      if ((await page.locator('#explore-graph .legend li').count()) === 3) break;
+      if ((await page.locator('#explore-graph .legend li').count()) === 4) break;
       assert.ok(attempt < 60, 'the demo metrics did not arrive');
       await page.waitForTimeout(1000);
     }
@@ -39,17 +39,17 @@ describe('explore', () => {
       (lines) => lines.map((l) => l.getAttribute('stroke').toLowerCase()).filter((s) => s !== '#808080'));
     const colours = await page.locator('#explore-graph .legend .swatch').evaluateAll(
       (swatches) => swatches.map((s) => s.style.background));
-    assert.equal(new Set(strokes).size, 3, strokes.join(' '));
-    assert.equal(colours.length, 3);
+    assert.equal(new Set(strokes).size, 4, strokes.join(' '));
+    assert.equal(colours.length, 4);
     const legend = await page.locator('#explore-graph .legend li code').allTextContents();
-    assert.deepEqual(legend.toSorted(), ['{status="200"}', '{status="404"}', '{status="500"}']);
-    assert.match(await page.locator('#explore-graph .summary').textContent(), /^matrix · 3 series · \d+ ms · step 14s$/);
+    assert.deepEqual(legend.toSorted(), ['{status="200"}', '{status="404"}', '{status="500"}', '{status="503"}']);
+    assert.match(await page.locator('#explore-graph .summary').textContent(), /^matrix · 4 series · \d+ ms · step 14s$/);
     await page.screenshot({ path: join(SCREENSHOTS, 'explore-graph.png'), fullPage: true });
 
     await run(page, 'count by (status) (http_requests_total)', 'table');
     const rows = page.locator('#explore-table tbody tr');
     await rows.first().waitFor();
-    assert.equal(await rows.count(), 3);
+    assert.equal(await rows.count(), 4);
     assert.match(await rows.first().locator('td').first().textContent(), /^\{status="\d{3}"\}$/);
 
     await run(page, 'sum(rate(http_requests_total[5m]) +)', 'table');

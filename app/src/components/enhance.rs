@@ -1,8 +1,9 @@
 //! Forms that change something post to their server function (`/rpc/…`) and work without
 //! JavaScript: the server answers with a redirect, back to the page, errors in its URL. With
 //! JavaScript this one small island posts them in the background instead, so what was typed stays
-//! in the form: an error appears beside its field (or above the form), and a success reloads the
-//! page (or goes where the server function says, as signing in does).
+//! in the form: an error appears beside its field (or in the form's error slot), and a success
+//! reloads the page (or goes where the server function says, as signing in does). A form whose
+//! `data-result` names an element shows its answer there instead of reloading (a check, say).
 
 use leptos::prelude::*;
 
@@ -41,9 +42,13 @@ mod client {
         spawn_local(async move {
             let answer = post(&action, String::from(body.to_string())).await;
             busy(&form, false);
-            match answer {
-                Ok(text) => succeeded(&text),
-                Err(error) => show(&form, error),
+            let result = form
+                .get_attribute("data-result")
+                .and_then(|id| web_sys::window()?.document()?.get_element_by_id(&id));
+            match (answer, result) {
+                (answer, Some(slot)) => show_result(&slot, answer),
+                (Ok(text), None) => succeeded(&text),
+                (Err(error), None) => show(&form, error),
             }
         });
     }
@@ -97,6 +102,20 @@ mod client {
         let _ = location.replace(&format!("{path}{query}"));
     }
 
+    /// The answer in its slot: a text answer as it is, an error as its message.
+    fn show_result(slot: &Element, answer: Result<String, AppError>) {
+        let (class, text) = match answer {
+            Ok(text) => (
+                "callout callout-ok",
+                serde_json::from_str::<String>(&text).unwrap_or(text),
+            ),
+            Err(error) => ("callout callout-error", error.to_string()),
+        };
+        slot.set_class_name(class);
+        slot.set_text_content(Some(&text));
+        let _ = slot.remove_attribute("hidden");
+    }
+
     fn busy(form: &HtmlFormElement, on: bool) {
         if let Ok(Some(button)) = form.query_selector("button[type=submit]") {
             let _ = if on { button.set_attribute("disabled", "") } else { button.remove_attribute("disabled") };
@@ -127,13 +146,23 @@ mod client {
             (_, AppError::Invalid { field, message }) => (None, format!("{field}: {message}")),
             (_, other) => (None, other.to_string()),
         };
-        let slot = slot
-            .or_else(|| form.query_selector(".form-error").ok().flatten())
-            .or_else(|| form_error_slot(form));
+        let slot = slot.or_else(|| nearest_form_error(form)).or_else(|| form_error_slot(form));
         if let Some(slot) = slot.and_then(|s| s.dyn_into::<HtmlElement>().ok()) {
             slot.set_text_content(Some(&text));
             slot.set_hidden(false);
         }
+    }
+
+    /// The error slot nearest the form: its own, else the closest one around it.
+    fn nearest_form_error(form: &HtmlFormElement) -> Option<Element> {
+        let mut scope: Option<Element> = Some(form.clone().into());
+        while let Some(element) = scope {
+            if let Ok(Some(found)) = element.query_selector(".form-error") {
+                return Some(found);
+            }
+            scope = element.parent_element();
+        }
+        None
     }
 
     fn form_error_slot(form: &HtmlFormElement) -> Option<Element> {

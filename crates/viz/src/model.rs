@@ -347,9 +347,10 @@ pub struct Variable {
     /// Interval variables: also offer `auto` (range / auto_count, at least auto_min).
     #[serde(deserialize_with = "boolean", skip_serializing_if = "is_false")]
     pub auto: bool,
-    #[serde(deserialize_with = "number", skip_serializing_if = "is_zero")]
+    // Grafana writes these two in snake case.
+    #[serde(rename = "auto_count", deserialize_with = "number", skip_serializing_if = "is_zero")]
     pub auto_count: u32,
-    #[serde(deserialize_with = "string", skip_serializing_if = "String::is_empty")]
+    #[serde(rename = "auto_min", deserialize_with = "string", skip_serializing_if = "String::is_empty")]
     pub auto_min: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub datasource: Option<Value>,

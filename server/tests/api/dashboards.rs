@@ -177,7 +177,9 @@ async fn variables_from_the_url_cannot_widen_a_query(pool: PgPool) {
         "uid": "jobs", "title": "Jobs",
         "templating": {"list": [
             {"name": "job", "type": "query", "query": "label_values(up, job)", "multi": true, "includeAll": true},
-            {"name": "name", "type": "textbox", "query": "api-acme"}
+            {"name": "name", "type": "textbox", "query": "api-acme"},
+            {"name": "chained", "type": "query", "query": "label_values(up{job=~\"$job\"}, tenant)"},
+            {"name": "every", "type": "interval", "query": "1m,5m", "auto": true, "auto_count": 10}
         ]},
         "panels": [{"id": 1, "type": "timeseries", "title": "Up", "gridPos": {"x": 0, "y": 0, "w": 24, "h": 8},
                     "targets": [{"refId": "A", "expr": "sum by (job) (up{job=~\"$job\"})", "legendFormat": "{{job}}"}]},
@@ -203,6 +205,15 @@ async fn variables_from_the_url_cannot_widen_a_query(pool: PgPool) {
         let text = csv(&viewer, &uid, &query).await;
         assert_eq!(text.lines().next(), Some("Time,api-acme"), "{value}: {text}");
     }
+    // A chained variable lists what the one before it allows; an interval offers auto.
+    let page: Value = viewer
+        .call("load_dashboard", &[("uid", &uid), ("query", "from=now-30m&to=now")])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["variables"][2]["options"], json!([["forged", "forged"]]));
+    assert_eq!(page["variables"][3]["options"][0], json!(["auto", "$__auto_interval"]));
     // A textbox takes any text, but only ever as the label value it stands for.
     let query = format!("from=now-30m&to=now&var-name={}", app::url::encode(injection));
     let text = viewer

@@ -252,6 +252,7 @@ fn matrix() -> Vec<(&'static str, &'static str, Rule)> {
         ("POST", "/rpc/list_tokens", Rule::AdminOnly),
         ("POST", "/rpc/create_token", Rule::AdminOnly),
         ("POST", "/rpc/revoke_token", Rule::AdminOnly),
+        ("POST", "/rpc/take_created_token", Rule::AdminOnly),
         ("POST", "/rpc/list_tenant_limits", Rule::AdminOnly),
         ("POST", "/rpc/set_tenant_limits", Rule::AdminOnly),
         ("POST", "/rpc/list_tenant_datasources", Rule::AdminOnly),

@@ -122,7 +122,7 @@ fn DatasourceRow(
                 </ActionForm>
                 {source.url.is_some().then(|| {
                     view! {
-                    <ActionForm action=check attr:class="form inline compact">
+                    <ActionForm action=check attr:class="form inline compact" attr:data-result="datasource-check">
                         <CsrfField/>
                         <input type="hidden" name="tenant" value=check_tenant/>
                         <button type="submit" class="button subtle check">"Test"</button>
@@ -139,6 +139,7 @@ pub fn DatasourcesPage() -> impl IntoView {
     let check = ServerAction::<CheckTenantDatasource>::new();
     let data = Resource::new(move || save.version().get(), |_| list_tenant_datasources());
     let error = use_form_error("set_tenant_datasource", save);
+    let check_error = use_form_error("check_tenant_datasource", check);
     view! {
         <Title text="Data sources"/>
         <div class="page-header">
@@ -148,10 +149,13 @@ pub fn DatasourcesPage() -> impl IntoView {
             </div>
         </div>
         <FormError error fields=&[]/>
-        {move || check.value().get().map(|result| match result {
-            Ok(message) => view! { <p class="callout callout-ok" role="status" id="datasource-check">{message}</p> }.into_any(),
-            Err(error) => view! { <p class="callout callout-error" role="alert" id="datasource-check">{error.to_string()}</p> }.into_any(),
-        })}
+        // A test's answer goes here (the form enhancer fills it; without JavaScript a failed test
+        // comes back in the URL).
+        {move || {
+            let failed = check_error.get().map(|e| e.to_string());
+            let hidden = failed.is_none();
+            view! { <p class="callout callout-error" role="status" id="datasource-check" hidden=hidden>{failed}</p> }
+        }}
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let sources = match data.await {

@@ -31,7 +31,7 @@ pub async fn create_token(
 ) -> Result<CreatedToken, AppError> {
     use crate::ssr::{
         scope::TokenScope,
-        server_fns::{app_state, finish, mutation_scope},
+        server_fns::{app_state, finish, mutation_scope, session},
     };
     let result = async {
         let scope = mutation_scope(&csrf).await?;
@@ -51,10 +51,40 @@ pub async fn create_token(
         .collect();
         let expires_at = super::parse_expiry(&expires_on)?;
         let state = app_state()?;
-        super::repo::create_token(&admin, &state.pool, tenant, &name, &scopes, expires_at).await
+        let created =
+            super::repo::create_token(&admin, &state.pool, tenant, &name, &scopes, expires_at)
+                .await?;
+        // The page shows the secret once, whichever way the form was posted: it is kept in the
+        // session (server-side) until the next page load takes it.
+        session()
+            .await?
+            .insert(CREATED_TOKEN, &created)
+            .await
+            .map_err(|_| AppError::Internal)?;
+        Ok(created)
     }
     .await;
     finish("create_token", result)
+}
+
+#[cfg(feature = "ssr")]
+const CREATED_TOKEN: &str = "created_token";
+
+/// The token this session just created, once: its secret is never shown again.
+#[server(prefix = "/rpc", endpoint = "take_created_token")]
+pub async fn take_created_token() -> Result<Option<CreatedToken>, AppError> {
+    use crate::ssr::server_fns::{current_scope, finish, session};
+    let result = async {
+        let scope = current_scope().await?;
+        let _admin = scope.require_admin()?;
+        session()
+            .await?
+            .remove::<CreatedToken>(CREATED_TOKEN)
+            .await
+            .map_err(|_| AppError::Internal)
+    }
+    .await;
+    finish("take_created_token", result)
 }
 
 #[server(prefix = "/rpc", endpoint = "revoke_token")]

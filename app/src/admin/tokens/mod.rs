@@ -98,6 +98,7 @@ pub fn TokensPage() -> impl IntoView {
         |_| async move { Ok::<_, AppError>((list_tokens().await?, list_tenants().await?)) },
     );
     let create_error = use_form_error("create_token", create);
+    let created = Resource::new(|| (), |_| take_created_token());
     let revoke_error = use_form_error("revoke_token", revoke);
     let fields: &'static [&'static str] = &["tenant", "name", "scopes", "expires_on"];
 
@@ -109,12 +110,16 @@ pub fn TokensPage() -> impl IntoView {
                 <p class="muted">"Machines authenticate with a tenant's token: ingest to push metrics, read to query, write to change configuration."</p>
             </div>
         </div>
-        {move || create.value().get().and_then(Result::ok).map(|created| view! {
-            <div class="callout callout-ok secret-once" id="new-token">
-                <p><strong>{format!("Token “{}” created.", created.token.name)}</strong>" Copy the secret now: it is not shown again."</p>
-                <code class="secret">{created.secret}</code>
-            </div>
-        })}
+        <Suspense>
+            {move || Suspend::new(async move {
+                created.await.ok().flatten().map(|created| view! {
+                    <div class="callout callout-ok secret-once" id="new-token">
+                        <p><strong>{format!("Token “{}” created.", created.token.name)}</strong>" Copy the secret now: it is not shown again."</p>
+                        <code class="secret">{created.secret}</code>
+                    </div>
+                })
+            })}
+        </Suspense>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let (tokens, tenants) = match data.await {

@@ -7,6 +7,8 @@ mod gauge;
 mod heatmap;
 pub mod svg;
 mod table;
+#[cfg(test)]
+mod panel_tests;
 mod text;
 mod timeline;
 mod timeseries;

@@ -197,65 +197,114 @@ fn describe(error: QueryError, expr: &str) -> String {
     error.to_string()
 }
 
-/// Runs one planned query in each of its target's tenants at once. Answers the series and the
-/// failures: a global panel draws the tenants that answered and names those that did not.
-pub async fn run_target(
-    state: &AppState,
-    tenants: &Tenants,
-    panel: &Panel,
-    planned: &Planned<'_>,
-) -> (Vec<SeriesData>, Vec<String>) {
-    let (target, (start, end, step)) = (planned.target, planned.span);
-    let expr = match &planned.expr {
-        Ok(expr) => expr.clone(),
-        Err(error) => return (Vec::new(), vec![error.clone()]),
-    };
-    let run_in = target_tenants(tenants, panel, target);
-    if run_in.is_empty() {
-        return (
-            Vec::new(),
-            vec!["no tenant in your scope to run this query in".into()],
-        );
-    }
-    let answers = join_all(run_in.iter().map(|(id, _)| {
-        query::evaluate(state, *id, &expr, (start, end, step))
-    }))
-    .await;
-    let (mut series, mut errors) = (Vec::new(), Vec::new());
-    // Across the selected tenants each series is labelled with its tenant (whatever `tenant`
-    // label the data had); a target reading one named tenant keeps its labels.
-    let per_tenant = tenants.global && !named_source(tenants, panel, target);
-    let several = run_in.len() > 1;
-    for ((_, name), answer) in run_in.iter().zip(answers) {
-        match answer {
-            Ok(value) => {
-                for (mut labels, points) in value_series(value, end) {
-                    if per_tenant {
-                        labels.set("tenant", name);
-                    }
-                    let mut shown = legend(&target.legend_format, &labels);
-                    if per_tenant && several && !target.legend_format.contains("tenant") {
-                        shown = format!("{name} · {shown}");
-                    }
-                    series.push(SeriesData {
-                        name: shown,
-                        labels,
-                        ref_id: target.ref_id.clone(),
-                        points,
-                    });
+/// What one tenant answered to one planned query, as the panel's series and errors. Across the
+/// selected tenants each series is labelled with its tenant (whatever `tenant` label the data
+/// had); a target reading one named tenant keeps its labels.
+fn take_answer(
+    data: &mut PanelData,
+    (tenants, panel, planned): (&Tenants, &Panel, &Planned<'_>),
+    (name, several): (&str, bool),
+    answer: Result<Value, QueryError>,
+) {
+    let target = planned.target;
+    match answer {
+        Ok(value) => {
+            let per_tenant = tenants.global && !named_source(tenants, panel, target);
+            for (mut labels, points) in value_series(value, planned.span.1) {
+                if per_tenant {
+                    labels.set("tenant", name);
                 }
+                let mut shown = legend(&target.legend_format, &labels);
+                if per_tenant && several && !target.legend_format.contains("tenant") {
+                    shown = format!("{name} · {shown}");
+                }
+                data.series.push(SeriesData {
+                    name: shown,
+                    labels,
+                    ref_id: target.ref_id.clone(),
+                    points,
+                });
             }
-            Err(QueryError::Store(message)) => {
-                tracing::error!(error = %message, "A dashboard query could not read the store.");
-                errors.push("the metric store could not be read; it has been logged".into());
-            }
-            Err(error) if several => {
-                errors.push(format!("{name}: {}", describe(error, &expr)))
-            }
-            Err(error) => errors.push(describe(error, &expr)),
+        }
+        Err(QueryError::Store(message)) => {
+            tracing::error!(error = %message, "A dashboard query could not read the store.");
+            data.errors
+                .push("the metric store could not be read; it has been logged".into());
+        }
+        Err(error) => {
+            let expr = planned.expr.as_deref().unwrap_or_default();
+            let message = describe(error, expr);
+            data.errors.push(if several { format!("{name}: {message}") } else { message });
         }
     }
-    (series, errors)
+}
+
+/// Runs the panels' queries together: each tenant gets every query that runs in it as one
+/// batch (so a selector several panels share is read once for the page), all tenants at once.
+/// Answers each panel's data, in order.
+pub async fn run_panels(
+    state: &AppState,
+    tenants: &Tenants,
+    panels: &[(&Panel, u32)],
+    values: &Values,
+    span: &Span,
+) -> Vec<PanelData> {
+    let plans: Vec<(i64, Vec<Planned>)> = panels
+        .iter()
+        .map(|(panel, width)| plan(panel, values, span, *width))
+        .collect();
+    let mut data: Vec<PanelData> = plans
+        .iter()
+        .map(|(step, _)| PanelData {
+            start: span.from,
+            end: span.to,
+            step: *step,
+            ..PanelData::default()
+        })
+        .collect();
+    // (panel, query, tenant's place among the query's tenants) of each batch's queries.
+    let mut batches: BTreeMap<Uuid, Vec<(usize, usize, usize)>> = BTreeMap::new();
+    for (p, (panel, _)) in panels.iter().enumerate() {
+        for (q, planned) in plans[p].1.iter().enumerate() {
+            if let Err(error) = &planned.expr {
+                data[p].errors.push(error.clone());
+                continue;
+            }
+            let run_in = target_tenants(tenants, panel, planned.target);
+            if run_in.is_empty() {
+                data[p].errors.push("no tenant in your scope to run this query in".into());
+            }
+            for (place, (id, _)) in run_in.iter().enumerate() {
+                batches.entry(*id).or_default().push((p, q, place));
+            }
+        }
+    }
+    let answers = join_all(batches.iter().map(|(tenant, jobs)| {
+        let queries: Vec<(String, (i64, i64, i64))> = jobs
+            .iter()
+            .map(|(p, q, _)| {
+                let planned = &plans[*p].1[*q];
+                (planned.expr.clone().unwrap_or_default(), planned.span)
+            })
+            .collect();
+        async move { query::evaluate_batch(state, *tenant, &queries).await }
+    }))
+    .await;
+    // Answers go to their panels in the order of the panel's queries and their tenants, so a
+    // panel's series come in the same order on every refresh.
+    let mut placed: BTreeMap<(usize, usize, usize), Result<Value, QueryError>> = BTreeMap::new();
+    for (jobs, results) in batches.values().zip(answers) {
+        for (job, result) in jobs.iter().zip(results) {
+            placed.insert(*job, result);
+        }
+    }
+    for ((p, q, place), answer) in placed {
+        let (panel, planned) = (panels[p].0, &plans[p].1[q]);
+        let run_in = target_tenants(tenants, panel, planned.target);
+        let name = run_in.get(place).map_or("", |(_, n)| n.as_str());
+        take_answer(&mut data[p], (tenants, panel, planned), (name, run_in.len() > 1), answer);
+    }
+    data
 }
 
 /// An answer as labelled point lists (a scalar is one unlabelled series).
@@ -309,30 +358,6 @@ pub fn plan<'p>(panel: &'p Panel, values: &Values, span: &Span, width_px: u32) -
         })
         .collect();
     (step, planned)
-}
-
-/// Runs every visible target of `panel`; answers its data over the span.
-pub async fn run_panel(
-    state: &AppState,
-    tenants: &Tenants,
-    panel: &Panel,
-    values: &Values,
-    span: &Span,
-    width_px: u32,
-) -> PanelData {
-    let (step, planned) = plan(panel, values, span, width_px);
-    let answers = join_all(planned.iter().map(|p| run_target(state, tenants, panel, p))).await;
-    let mut data = PanelData {
-        start: span.from,
-        end: span.to,
-        step,
-        ..PanelData::default()
-    };
-    for (series, errors) in answers {
-        data.series.extend(series);
-        data.errors.extend(errors);
-    }
-    data
 }
 
 /// Values for the `tenant` variable of global dashboards: the names the viewer sees.

@@ -4,7 +4,6 @@
 
 use std::time::Instant;
 
-use futures::future::join_all;
 use uuid::Uuid;
 use viz::{
     model::{Dashboard, Panel, CELL_GAP_PX, GRID_COLUMNS},
@@ -189,11 +188,30 @@ impl Prepared {
         (width.saturating_sub(PANEL_CHROME_W).max(80), height.saturating_sub(PANEL_CHROME_H).max(40))
     }
 
+    /// The data of `panels`, each drawn at its width, their queries run together.
+    pub async fn data_of(&self, state: &AppState, panels: &[(&Panel, u32)]) -> Vec<PanelData> {
+        let queried: Vec<(&Panel, u32)> = panels
+            .iter()
+            .copied()
+            .filter(|(p, _)| p.kind != "text" && p.kind != "row")
+            .collect();
+        let mut answers = run::run_panels(state, &self.tenants, &queried, &self.resolved.values, &self.span)
+            .await
+            .into_iter();
+        panels
+            .iter()
+            .map(|(p, _)| {
+                if p.kind == "text" || p.kind == "row" {
+                    PanelData::default()
+                } else {
+                    answers.next().unwrap_or_default()
+                }
+            })
+            .collect()
+    }
+
     pub async fn data(&self, state: &AppState, panel: &Panel, width: u32) -> PanelData {
-        if panel.kind == "text" || panel.kind == "row" {
-            return PanelData::default();
-        }
-        run::run_panel(state, &self.tenants, panel, &self.resolved.values, &self.span, width).await
+        self.data_of(state, &[(panel, width)]).await.pop().unwrap_or_default()
     }
 
     pub fn frame<'a>(&'a self, (width, height): (u32, u32), query: &'a str) -> Frame<'a> {
@@ -227,27 +245,25 @@ impl Prepared {
         let query = self.query();
         let alone = self.view_panel().is_some();
         let panels = self.shown();
-        let drawn = join_all(panels.iter().map(|panel| {
-            let query = &query;
-            async move {
-                let size = self.body_size(panel, alone);
-                let data = self.data(state, panel, size.0).await;
-                let html = render::panel_html(panel, &data, &self.frame(size, query));
-                PanelView {
-                    id: panel.id,
-                    kind: panel.kind.clone(),
-                    title: panel.title.clone(),
-                    description: panel.description.clone(),
-                    x: panel.grid_pos.x,
-                    y: panel.grid_pos.y,
-                    w: panel.grid_pos.w.clamp(1, GRID_COLUMNS),
-                    h: panel.grid_pos.h.max(2),
-                    html,
-                    time: matches!(panel.kind.as_str(), "timeseries" | "graph" | "heatmap" | "state-timeline" | "status-history"),
-                }
-            }
-        }))
-        .await;
+        let sized: Vec<(&Panel, (u32, u32))> = panels.iter().map(|p| (*p, self.body_size(p, alone))).collect();
+        let widths: Vec<(&Panel, u32)> = sized.iter().map(|(p, size)| (*p, size.0)).collect();
+        let data = self.data_of(state, &widths).await;
+        let drawn: Vec<PanelView> = sized
+            .iter()
+            .zip(&data)
+            .map(|((panel, size), data)| PanelView {
+                id: panel.id,
+                kind: panel.kind.clone(),
+                title: panel.title.clone(),
+                description: panel.description.clone(),
+                x: panel.grid_pos.x,
+                y: panel.grid_pos.y,
+                w: panel.grid_pos.w.clamp(1, GRID_COLUMNS),
+                h: panel.grid_pos.h.max(2),
+                html: render::panel_html(panel, data, &self.frame(*size, &query)),
+                time: matches!(panel.kind.as_str(), "timeseries" | "graph" | "heatmap" | "state-timeline" | "status-history"),
+            })
+            .collect();
         let model = &self.stored.model;
         DashboardView {
             uid: model.uid.clone(),
@@ -286,9 +302,9 @@ pub async fn hover(prepared: &Prepared, state: &AppState) -> super::HoverData {
         .filter(|p| matches!(p.kind.as_str(), "timeseries" | "graph"))
         .collect();
     let alone = prepared.view_panel().is_some();
-    let answers = join_all(panels.iter().map(|panel| async move {
-        let size = prepared.body_size(panel, alone);
-        let data = prepared.data(state, panel, size.0).await;
+    let widths: Vec<(&Panel, u32)> = panels.iter().map(|p| (*p, prepared.body_size(p, alone).0)).collect();
+    let data = prepared.data_of(state, &widths).await;
+    let answers: Vec<super::HoverPanel> = panels.iter().zip(&data).map(|(panel, data)| {
         let styled = render::style(panel, &data.series);
         super::HoverPanel {
             id: panel.id,
@@ -309,8 +325,7 @@ pub async fn hover(prepared: &Prepared, state: &AppState) -> super::HoverData {
                 })
                 .collect(),
         }
-    }))
-    .await;
+    }).collect();
     super::HoverData {
         panels: answers,
         offsets: time::offsets(prepared.span.from, prepared.span.to, prepared.span.tz),

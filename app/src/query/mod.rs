@@ -16,7 +16,7 @@ use promql_parser::{
 use store::Store;
 use uuid::Uuid;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum QueryError {
     /// The expression or a parameter is wrong (Prometheus' `bad_data`).
     #[error("{0}")]
@@ -184,33 +184,45 @@ pub fn series_selector(text: &str) -> Result<Vec<Vec<store::Matcher>>, QueryErro
     }
 }
 
-/// Reads what the expression needs from `tenant`'s series, still compressed: the selectors'
-/// series over the spans they need.
+/// Reads what the expressions need from `tenant`'s series, still compressed: every distinct
+/// selector once, over the span that all of them need together (so a series two selectors share
+/// is read alike and kept once).
 async fn load(
     store: &Store,
     tenant: Uuid,
-    expr: &Expr,
-    (start, end): (i64, i64),
+    parsed: &[Result<Expr, QueryError>],
+    queries: &[(String, (i64, i64, i64))],
     engine: &Engine,
 ) -> Result<Vec<store::Series>, QueryError> {
     let mut wanted = Vec::new();
-    reads(
-        expr,
-        start,
-        end,
-        (start, end),
-        engine.lookback_ms,
-        &mut wanted,
-    );
-    let mut loaded = Vec::new();
-    for read in wanted {
-        for matchers in alternatives(&read.selector)? {
-            let series = store
-                .select(tenant, &matchers, read.from, read.to)
-                .await
-                .map_err(|e| QueryError::Store(e.to_string()))?;
-            loaded.extend(series);
+    for (expr, (_, (start, end, _))) in parsed.iter().zip(queries) {
+        if let Ok(expr) = expr {
+            reads(expr, *start, *end, (*start, *end), engine.lookback_ms, &mut wanted);
         }
+    }
+    let (Some(from), Some(to)) = (
+        wanted.iter().map(|r| r.from).min(),
+        wanted.iter().map(|r| r.to).max(),
+    ) else {
+        return Ok(Vec::new());
+    };
+    let mut selectors: Vec<Vec<store::Matcher>> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for read in &wanted {
+        for matchers in alternatives(&read.selector)? {
+            if seen.insert(format!("{matchers:?}")) {
+                selectors.push(matchers);
+            }
+        }
+    }
+    let mut loaded: Vec<store::Series> = Vec::new();
+    let mut ids = std::collections::HashSet::new();
+    for matchers in selectors {
+        let series = store
+            .select(tenant, &matchers, from, to)
+            .await
+            .map_err(|e| QueryError::Store(e.to_string()))?;
+        loaded.extend(series.into_iter().filter(|s| ids.insert(s.id)));
     }
     Ok(loaded)
 }
@@ -277,12 +289,38 @@ pub async fn run(
     store: &Store,
     tenant: Uuid,
     query: &str,
-    (start, end, step): (i64, i64, i64),
+    span: (i64, i64, i64),
     limits: QueryLimits,
 ) -> Result<Value, QueryError> {
+    let mut answers = run_batch(store, tenant, &[(query.to_string(), span)], limits).await;
+    answers.pop().unwrap_or(Err(QueryError::Execution("no answer".into())))
+}
+
+fn evaluate_one(
+    engine: &Engine,
+    memory: &MemorySource,
+    expr: &Result<Expr, QueryError>,
+    (start, end, step): (i64, i64, i64),
+) -> Result<Value, QueryError> {
+    let expr = expr.as_ref().map_err(Clone::clone)?;
+    let value = if step == 0 {
+        engine.instant(memory, expr, start)
+    } else {
+        engine.range(memory, expr, start, end, step)
+    };
+    value.map_err(|message| {
+        if message == promql::TIMED_OUT {
+            QueryError::Timeout
+        } else {
+            QueryError::Execution(message)
+        }
+    })
+}
+
+/// The expression of a query, refused before any data is read when it cannot be one: as
+/// Prometheus, a range query of anything but a scalar or an instant vector is a bad request.
+fn parse_for(query: &str, step: i64) -> Result<Expr, QueryError> {
     let expr = promql::parse(query).map_err(QueryError::BadData)?;
-    // As Prometheus, a range query of anything but a scalar or an instant vector is a bad
-    // request, found before any data is read.
     let kind = expr.value_type();
     if step != 0 && matches!(kind, ValueType::Matrix | ValueType::String) {
         let name = if kind == ValueType::Matrix {
@@ -294,51 +332,101 @@ pub async fn run(
             "invalid expression type \"{name}\" for range query, must be Scalar or instant Vector"
         )));
     }
+    Ok(expr)
+}
+
+/// Several queries over `tenant`'s store at once, as a dashboard page asks them: every selector
+/// is read once, over the span all of them need, and decoded once; then each query is evaluated
+/// over the shared series, one after another (a range query spreads its steps over the cores).
+/// Answers one result a query, in order.
+pub async fn run_batch(
+    store: &Store,
+    tenant: Uuid,
+    queries: &[(String, (i64, i64, i64))],
+    limits: QueryLimits,
+) -> Vec<Result<Value, QueryError>> {
     let deadline = Instant::now() + limits.timeout;
     let engine = Engine {
         deadline: Some(deadline),
         max_samples: limits.max_samples,
         ..Engine::default()
     };
+    let parsed: Vec<Result<Expr, QueryError>> = queries
+        .iter()
+        .map(|(query, (_, _, step))| parse_for(query, *step))
+        .collect();
     let began = Instant::now();
-    let loaded = tokio::time::timeout_at(
-        deadline.into(),
-        load(store, tenant, &expr, (start, end), &engine),
-    )
-    .await
-    .map_err(|_| QueryError::Timeout)??;
+    let loaded = tokio::time::timeout_at(deadline.into(), load(store, tenant, &parsed, queries, &engine))
+        .await
+        .map_err(|_| QueryError::Timeout)
+        .and_then(|loaded| loaded);
+    let loaded = match loaded {
+        Ok(loaded) => loaded,
+        Err(error) => return queries.iter().map(|_| Err(error.clone())).collect(),
+    };
     let read = began.elapsed();
+    let spans: Vec<(i64, i64, i64)> = queries.iter().map(|(_, span)| *span).collect();
     // Decoding and evaluation are CPU work: off the async workers.
-    tokio::task::spawn_blocking(move || {
+    let evaluated = tokio::task::spawn_blocking(move || {
         let began = Instant::now();
-        let memory = decode(
+        let memory = match decode(
             loaded,
             engine.threads,
             limits.max_samples.saturating_mul(LOADED_PER_HELD),
-        )?;
+        ) {
+            Ok(memory) => memory,
+            Err(error) => return spans.iter().map(|_| Err(error.clone())).collect(),
+        };
         let decoded = began.elapsed();
         let began = Instant::now();
-        let value = if step == 0 {
-            engine.instant(&memory, &expr, start)
-        } else {
-            engine.range(&memory, &expr, start, end, step)
+        // Several queries take a core each; one alone spreads its steps over the cores.
+        let workers = engine.threads.clamp(1, parsed.len().max(1));
+        let each = Engine {
+            threads: if workers > 1 { 1 } else { engine.threads },
+            ..engine.clone()
         };
+        let jobs: Vec<(usize, Result<Expr, QueryError>, (i64, i64, i64))> = parsed
+            .into_iter()
+            .zip(spans)
+            .enumerate()
+            .map(|(i, (expr, span))| (i, expr, span))
+            .collect();
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let mut answers: Vec<(usize, Result<Value, QueryError>)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..workers)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut done = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some((index, expr, span)) = jobs.get(i) else { break };
+                            done.push((*index, evaluate_one(&each, &memory, expr, *span)));
+                        }
+                        done
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                .collect()
+        });
+        answers.sort_by_key(|(i, _)| *i);
+        let answers: Vec<Result<Value, QueryError>> = answers.into_iter().map(|(_, a)| a).collect();
         tracing::debug!(
+            queries = answers.len(),
             read_ms = read.as_secs_f64() * 1000.0,
             decode_ms = decoded.as_secs_f64() * 1000.0,
             evaluate_ms = began.elapsed().as_secs_f64() * 1000.0,
             "Query evaluated."
         );
-        value.map_err(|message| {
-            if message == promql::TIMED_OUT {
-                QueryError::Timeout
-            } else {
-                QueryError::Execution(message)
-            }
-        })
+        answers
     })
-    .await
-    .map_err(|e| QueryError::Execution(e.to_string()))?
+    .await;
+    evaluated.unwrap_or_else(|e| {
+        let error = QueryError::Execution(e.to_string());
+        queries.iter().map(|_| Err(error.clone())).collect()
+    })
 }
 
 /// A query over `tenant`'s data wherever it lives: its external data source, else the store.
@@ -348,15 +436,40 @@ pub async fn evaluate(
     query: &str,
     span: (i64, i64, i64),
 ) -> Result<Value, QueryError> {
+    let mut answers = evaluate_batch(state, tenant, &[(query.to_string(), span)]).await;
+    answers.pop().unwrap_or(Err(QueryError::Execution("no answer".into())))
+}
+
+/// Several queries over `tenant`'s data wherever it lives, one answer each, in order: an
+/// external data source gets them all at once, the store reads what they share once
+/// ([`run_batch`]).
+pub async fn evaluate_batch(
+    state: &AppState,
+    tenant: Uuid,
+    queries: &[(String, (i64, i64, i64))],
+) -> Vec<Result<Value, QueryError>> {
     let began = Instant::now();
-    let answer = match remote::remote_for(&state.pool, tenant).await? {
-        Some(remote) => remote.query(query, span, state.query_limits.timeout).await,
-        None => run(&state.store, tenant, query, span, state.query_limits).await,
+    let answers = match remote::remote_for(&state.pool, tenant).await {
+        Err(error) => queries.iter().map(|_| Err(error.clone())).collect(),
+        Ok(Some(remote)) => {
+            let timeout = state.query_limits.timeout;
+            futures::future::join_all(
+                queries
+                    .iter()
+                    .map(|(query, span)| remote.query(query, *span, timeout)),
+            )
+            .await
+        }
+        Ok(None) => run_batch(&state.store, tenant, queries, state.query_limits).await,
     };
-    let kind = if span.2 == 0 { "instant" } else { "range" };
+    let kind = match queries {
+        [(_, (_, _, 0))] => "instant",
+        [_] => "range",
+        _ => "batch",
+    };
     metrics::histogram!("meridian_query_duration_seconds", "kind" => kind)
         .record(began.elapsed().as_secs_f64());
-    answer
+    answers
 }
 
 /// The values of `label` on `tenant`'s series that match `selector` (every series when `None`)

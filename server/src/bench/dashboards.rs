@@ -124,7 +124,15 @@ pub async fn run(settings: &Settings, pool: &sqlx::PgPool, options: Options) -> 
     let meridian = Meridian::start(settings, pool, &scratch, TokenScope::Read).await?;
     let end = chrono::Utc::now().timestamp_millis() / STEP_MS * STEP_MS;
     let start = end - (options.points as i64 - 1) * STEP_MS;
-    let series = crate::demo::metrics::generate("bench", start, STEP_MS, options.points);
+    // The data begin 10 minutes before the span shown, as on a running system (Prometheus 2.42
+    // and 2.51+ extrapolate rate() differently right at a series' start).
+    let lead = 600_000 / STEP_MS;
+    let series = crate::demo::metrics::generate(
+        "bench",
+        start - lead * STEP_MS,
+        STEP_MS,
+        options.points + lead as usize,
+    );
     let samples: usize = series.iter().map(|s| s.samples.len()).sum();
     let count = series.len();
     meridian

@@ -101,37 +101,77 @@ fn stack(series: &[Styled], look: &Look) -> Vec<(Vec<(i64, f64)>, Vec<(i64, f64)
         .collect()
 }
 
-/// Pixel points of `points` in the plot, M4-reduced to the plot's width.
-fn pixels(points: &[(i64, f64)], plot: &Plot, gap: i64) -> Vec<Vec<(f64, f64)>> {
-    runs(points, gap)
-        .into_iter()
+/// One point a pixel column (its last), for a filled area: the line drawn over the area covers
+/// each column's range, so the fill needs no more and its path stays as small as the line's.
+fn columns(runs: &[Vec<(f64, f64)>]) -> Vec<Vec<(f64, f64)>> {
+    runs.iter()
         .map(|run| {
-            m4(run, plot.from, plot.to, plot.width().max(1.0) as u32)
-                .into_iter()
-                .map(|(t, v)| (plot.x(t), plot.y(v)))
-                .collect()
+            let mut out: Vec<(f64, f64)> = Vec::with_capacity(run.len() / 2 + 2);
+            for &(x, y) in run {
+                let kept = out.len();
+                match out.last_mut() {
+                    // The run's first point stays: the area starts there.
+                    Some(last) if kept > 1 && last.0.round() == x.round() => *last = (x, y),
+                    _ => out.push((x, y)),
+                }
+            }
+            out
         })
         .collect()
 }
 
+/// Pixel points of `points` in the plot, M4-reduced to the plot's width, each pixel column at
+/// most three points (see [`collapse`]).
+fn pixels(points: &[(i64, f64)], plot: &Plot, gap: i64) -> Vec<Vec<(f64, f64)>> {
+    runs(points, gap)
+        .into_iter()
+        .map(|run| {
+            let px: Vec<(f64, f64)> = m4(run, plot.from, plot.to, plot.width().max(1.0) as u32)
+                .into_iter()
+                .map(|(t, v)| (plot.x(t), plot.y(v)))
+                .collect();
+            collapse(&px)
+        })
+        .collect()
+}
+
+/// A pixel column's points as the line enters it and then one vertical stroke over its range,
+/// ending at the extreme nearer where the column's data ends: the same pixels as M4's four
+/// points, one command fewer a column.
+fn collapse(px: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    let mut out = Vec::with_capacity(px.len());
+    let mut start = 0;
+    while start < px.len() {
+        let column = px[start].0.floor();
+        let end = start + px[start..].iter().take_while(|p| p.0.floor() == column).count();
+        let group = &px[start..end];
+        let (first, last) = (group[0], group[group.len() - 1]);
+        let lo = group.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
+        let hi = group.iter().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max);
+        out.push(first);
+        let (near, far) = if (last.1 - hi).abs() < (last.1 - lo).abs() { (lo, hi) } else { (hi, lo) };
+        for y in [near, far] {
+            if out.last().is_some_and(|p: &(f64, f64)| p.1 != y) {
+                out.push((last.0, y));
+            }
+        }
+        start = end;
+    }
+    out
+}
+
+/// The filled area under each run: down to the series below (stacked) or to zero, as compact
+/// as the lines ([`path_data`]).
 fn area(top: &[Vec<(f64, f64)>], base: Option<&[Vec<(f64, f64)>]>, zero: f64) -> String {
     let mut d = String::new();
     for (i, run) in top.iter().enumerate() {
         let (Some(first), Some(last)) = (run.first(), run.last()) else { continue };
-        let _ = write!(d, "M{:.1} {:.1}", first.0, first.1);
-        for p in &run[1..] {
-            let _ = write!(d, "L{:.1} {:.1}", p.0, p.1);
-        }
+        let mut outline = run.clone();
         match base.and_then(|b| b.get(i)).filter(|b| !b.is_empty()) {
-            Some(under) => {
-                for p in under.iter().rev() {
-                    let _ = write!(d, "L{:.1} {:.1}", p.0, p.1);
-                }
-            }
-            None => {
-                let _ = write!(d, "L{:.1} {zero:.1}L{:.1} {zero:.1}", last.0, first.0);
-            }
+            Some(under) => outline.extend(under.iter().rev()),
+            None => outline.extend([(last.0, zero), (first.0, zero)]),
         }
+        d.push_str(&path_data(std::slice::from_ref(&outline)));
         d.push('Z');
     }
     d
@@ -338,7 +378,8 @@ pub fn render(panel: &Panel, data: &PanelData, frame: &Frame) -> String {
             }
             let px = pixels(top, plot, gap);
             if look.style != "points" && look.fill > 0.0 {
-                let under = look.stacked().then(|| pixels(base, plot, gap));
+                let under = look.stacked().then(|| columns(&pixels(base, plot, gap)));
+                let px = columns(&px);
                 let _ = write!(
                     out,
                     r#"<path class="area" d="{}" fill="{color}" fill-opacity="{:.2}" stroke="none"/>"#,
@@ -436,14 +477,26 @@ mod tests {
                 step: 1000,
                 ..PanelData::default()
             };
-            let p = panel(serde_json::json!({"type": "timeseries", "fieldConfig": {"defaults": {"unit": "s"}}}));
+            let p = panel(serde_json::json!({"type": "timeseries", "fieldConfig": {"defaults": {"unit": "s",
+                "custom": {"fillOpacity": 20, "stacking": {"mode": "normal"}}}}}));
             let mut frame = frame(&values);
             frame.to = points as i64 * 1000;
             let html = render(&p, &data, &frame);
             let svg = &html[html.find("<svg").unwrap()..html.find("</svg>").unwrap() + 6];
             assert_eq!(svg.matches(r#"class="series""#).count(), 1, "{points} points");
+            eprintln!("{points} points of noise, filled, 1,000 px: {} bytes", svg.len());
             assert!(svg.len() <= 30 * 1024, "{points} points: {} bytes", svg.len());
         }
+    }
+
+    #[test]
+    fn a_column_is_entered_then_one_stroke_over_its_range() {
+        let px = [(9.0, 2.0), (10.2, 5.0), (10.4, 1.0), (10.6, 9.0), (10.8, 4.0), (12.0, 3.0)];
+        assert_eq!(
+            collapse(&px),
+            vec![(9.0, 2.0), (10.2, 5.0), (10.8, 9.0), (10.8, 1.0), (12.0, 3.0)],
+            "covers 1..9, ends nearer the column's last value (4)"
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::{collections::BTreeMap, fmt::Write};
 use viz::{model::Panel, units};
 
 use super::{
-    svg::TimeFrame,
+    svg::{chart, TimeFrame},
     Frame,
 };
 use crate::dashboards::run::PanelData;
@@ -79,20 +79,8 @@ pub fn render(panel: &Panel, data: &PanelData, frame: &Frame) -> String {
         .rev()
         .map(|le| if le.is_infinite() { "+Inf".into() } else { units::format(&unit, *le, None).to_string() })
         .collect();
-    let frame_spec = TimeFrame {
-        width: frame.width,
-        height: frame.height,
-        from: frame.from,
-        to: frame.to,
-        tz: frame.tz,
-        unit: "",
-        lo: 0.0,
-        hi: 1.0,
-        min: None,
-        max: None,
-        rows: Some(rows),
-    };
-    let (svg, plot) = frame_spec.draw(|plot| {
+    let spec = TimeFrame::rows(frame.width, frame.height, (frame.from, frame.to), frame.tz, rows);
+    let (svg, plot) = spec.draw(|plot| {
         let step = data.step.max(1);
         let step_px = plot.x(plot.from + step) - plot.x(plot.from);
         let per_column = (MIN_CELL_PX / step_px.max(0.01)).ceil().max(1.0) as i64;
@@ -129,14 +117,8 @@ pub fn render(panel: &Panel, data: &PanelData, frame: &Frame) -> String {
         }
         out
     });
-    format!(
-        r#"<div class="chart" data-from="{}" data-to="{}" data-left="{}" data-right="{}" data-width="{}">{svg}</div><div class="heatmap-scale"><span>fewer</span><span class="ramp"></span><span>more</span></div>"#,
-        plot.from,
-        plot.to,
-        plot.left,
-        plot.right,
-        frame.width,
-    )
+    chart(&svg, &plot, frame.width)
+        + r#"<div class="heatmap-scale"><span>fewer</span><span class="ramp"></span><span>more</span></div>"#
 }
 
 #[cfg(test)]

@@ -80,6 +80,15 @@ pub fn value_axis(
     (lo, hi, ticks, step)
 }
 
+/// The chart's SVG in the element the page's script reads the time axis from (the island maps
+/// the pointer to a time with these attributes).
+pub fn chart(svg: &str, plot: &Plot, width: u32) -> String {
+    format!(
+        r#"<div class="chart" data-from="{}" data-to="{}" data-left="{}" data-right="{}" data-width="{width}">{svg}</div>"#,
+        plot.from, plot.to, plot.left, plot.right
+    )
+}
+
 /// Text height of axis labels, in pixels.
 const LABEL_PX: f64 = 11.0;
 
@@ -118,6 +127,23 @@ pub struct TimeFrame<'a> {
 }
 
 impl TimeFrame<'_> {
+    /// A frame whose value axis is `rows` of categories (heatmap buckets, timeline series).
+    pub fn rows(width: u32, height: u32, (from, to): (i64, i64), tz: Tz, rows: Vec<String>) -> TimeFrame<'static> {
+        TimeFrame {
+            width,
+            height,
+            from,
+            to,
+            tz,
+            unit: "",
+            lo: 0.0,
+            hi: 1.0,
+            min: None,
+            max: None,
+            rows: Some(rows),
+        }
+    }
+
     pub fn draw(&self, data: impl FnOnce(&Plot) -> String) -> (String, Plot) {
         let (width, height) = (self.width.max(40), self.height.max(40));
         let plot_height = (height as f64 - LABEL_PX - 12.0).max(10.0);

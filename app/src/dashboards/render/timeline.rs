@@ -8,7 +8,7 @@ use viz::model::Panel;
 
 use super::{
     more_note, series_cap,
-    svg::{esc, TimeFrame},
+    svg::{chart, esc, TimeFrame},
     style, Frame,
 };
 use crate::dashboards::run::PanelData;
@@ -30,19 +30,9 @@ pub fn render(panel: &Panel, data: &PanelData, frame: &Frame) -> String {
     let step = data.step.max(1);
     let (lo, hi) = super::bounds(shown.iter().map(|s| s.series.points.as_slice()));
     let rows: Vec<String> = shown.iter().map(|s| s.name.clone()).collect();
-    let spec = TimeFrame {
-        width: frame.width,
-        height: frame.height.saturating_sub(if all.len() > shown.len() { 18 } else { 0 }),
-        from: frame.from,
-        to: frame.to,
-        tz: frame.tz,
-        unit: "",
-        lo: 0.0,
-        hi: 1.0,
-        min: None,
-        max: None,
-        rows: Some(rows),
-    };
+    let note_px = if all.len() > shown.len() { 18 } else { 0 };
+    let height = frame.height.saturating_sub(note_px);
+    let spec = TimeFrame::rows(frame.width, height, (frame.from, frame.to), frame.tz, rows);
     let (svg, plot) = spec.draw(|plot| {
         let row_px = (plot.bottom - plot.top) / shown.len() as f64;
         let mut out = String::new();
@@ -83,15 +73,7 @@ pub fn render(panel: &Panel, data: &PanelData, frame: &Frame) -> String {
         }
         out
     });
-    format!(
-        r#"<div class="chart" data-from="{}" data-to="{}" data-left="{}" data-right="{}" data-width="{}">{svg}</div>{}"#,
-        plot.from,
-        plot.to,
-        plot.left,
-        plot.right,
-        frame.width,
-        more_note(all.len(), shown.len())
-    )
+    chart(&svg, &plot, frame.width) + &more_note(all.len(), shown.len())
 }
 
 #[cfg(test)]

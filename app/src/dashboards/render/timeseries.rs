@@ -8,7 +8,7 @@ use viz::{fields::css_color, m4::m4, model::Panel, units};
 
 use super::{
     bounds, more_note, reduce, reducer_name, series_cap,
-    svg::{esc, path_data, runs, Plot, TimeFrame},
+    svg::{chart, esc, path_data, runs, Plot, TimeFrame},
     style, Frame, Styled,
 };
 use crate::dashboards::run::PanelData;
@@ -407,15 +407,7 @@ pub fn render(panel: &Panel, data: &PanelData, frame: &Frame) -> String {
         }
         out
     });
-    let chart = format!(
-        r#"<div class="chart" data-from="{}" data-to="{}" data-left="{}" data-right="{}" data-width="{}" data-unit="{}">{svg}</div>"#,
-        plot.from,
-        plot.to,
-        plot.left,
-        plot.right,
-        chart_width,
-        esc(unit)
-    );
+    let chart = chart(&svg, &plot, chart_width);
     let legend = legend(panel, shown);
     let class = if right_legend { "ts legend-right" } else { "ts" };
     format!(r#"<div class="{class}">{chart}{legend}</div>{note}"#)

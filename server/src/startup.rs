@@ -19,7 +19,10 @@ use tower_sessions_sqlx_store::PostgresStore;
 
 use app::{
     shell,
-    ssr::{passwords, request::RequestMeta, scope::Scope, AppState, AuthConfig, LockoutPolicy, QueryLimits},
+    ssr::{
+        passwords, request::RequestMeta, scope::Scope, AppState, AuthConfig, LockoutPolicy,
+        QueryLimits,
+    },
     App,
 };
 
@@ -48,9 +51,12 @@ impl Application {
             .context("reading the installation")?;
         let store = open_store(settings, pool.clone()).await?;
         let state = app_state(settings, pool.clone(), installation_id, store)?;
-        app::dashboards::provision::provision_builtin(&Scope::system(RequestMeta::default()), &state.pool)
-            .await
-            .context("provisioning the built-in dashboards")?;
+        app::dashboards::provision::provision_builtin(
+            &Scope::system(RequestMeta::default()),
+            &state.pool,
+        )
+        .await
+        .context("provisioning the built-in dashboards")?;
         if settings.demo {
             let tenants = crate::demo::seed(&state)
                 .await
@@ -204,7 +210,8 @@ pub fn app_state(
     leptos_options.site_root = settings.site_root.to_string_lossy().as_ref().into();
     // The bundle's files carry a hash of their contents in their names (scripts/common.sh
     // writes the name here), so browsers may keep them for good.
-    if let Ok(name) = std::fs::read_to_string(settings.site_root.join("pkg").join(OUTPUT_NAME_FILE)) {
+    if let Ok(name) = std::fs::read_to_string(settings.site_root.join("pkg").join(OUTPUT_NAME_FILE))
+    {
         leptos_options.output_name = name.trim().into();
     }
     let minutes = |m: u64| Duration::from_secs(m * 60);
@@ -282,7 +289,10 @@ fn bundle(site_root: &str) -> Router<AppState> {
         axum::http::header::CACHE_CONTROL,
         axum::http::HeaderValue::from_static("public, max-age=31536000, immutable"),
     );
-    Router::new().nest_service("/pkg", tower::ServiceBuilder::new().layer(cache).service(files))
+    Router::new().nest_service(
+        "/pkg",
+        tower::ServiceBuilder::new().layer(cache).service(files),
+    )
 }
 
 /// Every route: pages and server functions, REST, health, metrics, static files.

@@ -23,21 +23,33 @@ mod client {
     use crate::error::AppError;
 
     pub fn start() {
-        let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
+        let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+            return;
+        };
         let closure = Closure::<dyn FnMut(Event)>::new(on_submit);
-        let _ = document.add_event_listener_with_callback("submit", closure.as_ref().unchecked_ref());
+        let _ =
+            document.add_event_listener_with_callback("submit", closure.as_ref().unchecked_ref());
         closure.forget();
     }
 
     fn on_submit(event: Event) {
-        let Some(form) = event.target().and_then(|t| t.dyn_into::<HtmlFormElement>().ok()) else { return };
+        let Some(form) = event
+            .target()
+            .and_then(|t| t.dyn_into::<HtmlFormElement>().ok())
+        else {
+            return;
+        };
         let action = form.get_attribute("action").unwrap_or_default();
         if !form.method().eq_ignore_ascii_case("post") || !action.starts_with("/rpc/") {
             return;
         }
         event.prevent_default();
-        let Ok(data) = web_sys::FormData::new_with_form(&form) else { return };
-        let Ok(body) = web_sys::UrlSearchParams::new_with_str_sequence_sequence(&data) else { return };
+        let Ok(data) = web_sys::FormData::new_with_form(&form) else {
+            return;
+        };
+        let Ok(body) = web_sys::UrlSearchParams::new_with_str_sequence_sequence(&data) else {
+            return;
+        };
         busy(&form, true);
         spawn_local(async move {
             let answer = post(&action, String::from(body.to_string())).await;
@@ -63,16 +75,18 @@ mod client {
         init.set_headers(&headers);
         let window = web_sys::window().ok_or(AppError::Internal)?;
         let failed = |_| AppError::Request("the server could not be reached".into());
-        let response = wasm_bindgen_futures::JsFuture::from(window.fetch_with_str_and_init(action, &init))
-            .await
-            .map_err(failed)?
-            .dyn_into::<web_sys::Response>()
-            .map_err(|_| AppError::Internal)?;
-        let text = wasm_bindgen_futures::JsFuture::from(response.text().map_err(|_| AppError::Internal)?)
-            .await
-            .map_err(failed)?
-            .as_string()
-            .unwrap_or_default();
+        let response =
+            wasm_bindgen_futures::JsFuture::from(window.fetch_with_str_and_init(action, &init))
+                .await
+                .map_err(failed)?
+                .dyn_into::<web_sys::Response>()
+                .map_err(|_| AppError::Internal)?;
+        let text =
+            wasm_bindgen_futures::JsFuture::from(response.text().map_err(|_| AppError::Internal)?)
+                .await
+                .map_err(failed)?
+                .as_string()
+                .unwrap_or_default();
         if response.ok() {
             Ok(text)
         } else {
@@ -83,9 +97,12 @@ mod client {
     /// A path answered (signing in) is where to go; anything else: the page again, without the
     /// error a plain post may have left in its address.
     fn succeeded(text: &str) {
-        let Some(window) = web_sys::window() else { return };
+        let Some(window) = web_sys::window() else {
+            return;
+        };
         let location = window.location();
-        if let Ok(serde_json::Value::String(path)) = serde_json::from_str::<serde_json::Value>(text) {
+        if let Ok(serde_json::Value::String(path)) = serde_json::from_str::<serde_json::Value>(text)
+        {
             if path.starts_with('/') && !path.starts_with("//") {
                 let _ = location.set_href(&path);
                 return;
@@ -95,10 +112,19 @@ mod client {
         let kept: Vec<&str> = search
             .trim_start_matches('?')
             .split('&')
-            .filter(|p| !p.is_empty() && !["form=", "field=", "error="].iter().any(|k| p.starts_with(k)))
+            .filter(|p| {
+                !p.is_empty()
+                    && !["form=", "field=", "error="]
+                        .iter()
+                        .any(|k| p.starts_with(k))
+            })
             .collect();
         let path = location.pathname().unwrap_or_default();
-        let query = if kept.is_empty() { String::new() } else { format!("?{}", kept.join("&")) };
+        let query = if kept.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", kept.join("&"))
+        };
         let _ = location.replace(&format!("{path}{query}"));
     }
 
@@ -118,7 +144,11 @@ mod client {
 
     fn busy(form: &HtmlFormElement, on: bool) {
         if let Ok(Some(button)) = form.query_selector("button[type=submit]") {
-            let _ = if on { button.set_attribute("disabled", "") } else { button.remove_attribute("disabled") };
+            let _ = if on {
+                button.set_attribute("disabled", "")
+            } else {
+                button.remove_attribute("disabled")
+            };
         }
     }
 
@@ -142,11 +172,15 @@ mod client {
         };
         let (slot, text) = match (slot, &error) {
             (Some(slot), AppError::Invalid { message, .. }) => (Some(slot), message.clone()),
-            (_, AppError::Invalid { field, message }) if field.is_empty() => (None, message.clone()),
+            (_, AppError::Invalid { field, message }) if field.is_empty() => {
+                (None, message.clone())
+            }
             (_, AppError::Invalid { field, message }) => (None, format!("{field}: {message}")),
             (_, other) => (None, other.to_string()),
         };
-        let slot = slot.or_else(|| nearest_form_error(form)).or_else(|| form_error_slot(form));
+        let slot = slot
+            .or_else(|| nearest_form_error(form))
+            .or_else(|| form_error_slot(form));
         if let Some(slot) = slot.and_then(|s| s.dyn_into::<HtmlElement>().ok()) {
             slot.set_text_content(Some(&text));
             slot.set_hidden(false);
@@ -171,7 +205,10 @@ mod client {
         slot.set_class_name("callout callout-error form-error");
         let _ = slot.set_attribute("role", "alert");
         let before = form.query_selector("button[type=submit]").ok().flatten();
-        let parent = before.as_ref().and_then(|b| b.parent_element()).unwrap_or_else(|| form.clone().into());
+        let parent = before
+            .as_ref()
+            .and_then(|b| b.parent_element())
+            .unwrap_or_else(|| form.clone().into());
         let _ = parent.insert_before(&slot, before.as_ref().map(|b| b.as_ref()));
         Some(slot)
     }

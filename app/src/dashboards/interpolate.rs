@@ -100,7 +100,8 @@ fn render(name: &str, value: &Value, quote: Option<char>) -> Result<String, Stri
             let text = match (&value.raw, value.regex) {
                 (Some(raw), _) => raw.clone(),
                 (None, true) => {
-                    let escaped: Vec<String> = value.values.iter().map(|v| regex_escape(v)).collect();
+                    let escaped: Vec<String> =
+                        value.values.iter().map(|v| regex_escape(v)).collect();
                     if escaped.len() == 1 {
                         escaped[0].clone()
                     } else {
@@ -137,10 +138,12 @@ fn is_token(text: &str) -> bool {
         && text
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
-        && !text.starts_with(|c: char| c.is_ascii_digit()) ;
+        && !text.starts_with(|c: char| c.is_ascii_digit());
     let duration = !text.is_empty()
         && text.starts_with(|c: char| c.is_ascii_digit())
-        && text.chars().all(|c| c.is_ascii_digit() || "smhdwy".contains(c));
+        && text
+            .chars()
+            .all(|c| c.is_ascii_digit() || "smhdwy".contains(c));
     number || word || duration
 }
 

@@ -74,7 +74,9 @@ mod client {
         listen(&root, "submit", &state, on_submit);
         listen(&root, "change", &state, on_change);
         listen(&root, "mousemove", &state, on_move);
-        listen(&root, "mouseleave", &state, |_, s| hide_hover(&s.borrow().root));
+        listen(&root, "mouseleave", &state, |_, s| {
+            hide_hover(&s.borrow().root)
+        });
         listen(&root, "mousedown", &state, on_down);
         listen(&root, "mouseup", &state, on_up);
         let popstate = state.clone();
@@ -83,11 +85,14 @@ mod client {
             popstate.borrow_mut().query = query.trim_start_matches('?').to_string();
             redraw(&popstate);
         });
-        let _ = window().add_event_listener_with_callback("popstate", closure.as_ref().unchecked_ref());
+        let _ =
+            window().add_event_listener_with_callback("popstate", closure.as_ref().unchecked_ref());
         closure.forget();
         schedule_refresh(&state);
         // The page was drawn for another width (a first visit, a resized window): draw it again.
-        let drawn = dashboard(&root).and_then(|d| d.get_attribute("data-width")).and_then(|w| w.parse::<f64>().ok());
+        let drawn = dashboard(&root)
+            .and_then(|d| d.get_attribute("data-width"))
+            .and_then(|w| w.parse::<f64>().ok());
         let width = grid_width(&root);
         if drawn.is_some_and(|d| (d - width).abs() / width > 0.15) {
             redraw(&state);
@@ -117,11 +122,15 @@ mod client {
 
     /// Cookies the server reads to draw the next page at this width and in this zone.
     fn remember_viewport() {
-        let Some(root) = document().query_selector("[data-live-uid]").ok().flatten() else { return };
+        let Some(root) = document().query_selector("[data-live-uid]").ok().flatten() else {
+            return;
+        };
         let width = grid_width(&root).round();
         let zone = js_zone();
         if let Some(doc) = document().dyn_ref::<web_sys::HtmlDocument>() {
-            let _ = doc.set_cookie(&format!("meridian_vw={width}; path=/; max-age=31536000; samesite=lax"));
+            let _ = doc.set_cookie(&format!(
+                "meridian_vw={width}; path=/; max-age=31536000; samesite=lax"
+            ));
             if !zone.is_empty() {
                 let _ = doc.set_cookie(&format!(
                     "meridian_tz={}; path=/; max-age=31536000; samesite=lax",
@@ -156,7 +165,11 @@ mod client {
     fn on_click(event: Event, state: &Shared) {
         // An open drop-down closes when the click lands outside it, as menus do.
         let inside = closest(&event, "details.picker");
-        if let Ok(open) = state.borrow().root.query_selector_all("details.picker[open]") {
+        if let Ok(open) = state
+            .borrow()
+            .root
+            .query_selector_all("details.picker[open]")
+        {
             for i in 0..open.length() {
                 if let Some(details) = open.item(i).and_then(|n| n.dyn_into::<Element>().ok()) {
                     if inside.as_ref() != Some(&details) {
@@ -165,13 +178,19 @@ mod client {
                 }
             }
         }
-        let Some(link) = closest(&event, "a[data-nav]") else { return };
+        let Some(link) = closest(&event, "a[data-nav]") else {
+            return;
+        };
         let mouse = event.dyn_ref::<MouseEvent>();
         if mouse.is_some_and(|m| m.ctrl_key() || m.meta_key() || m.shift_key() || m.button() != 0) {
             return;
         }
-        let Some(href) = link.get_attribute("href") else { return };
-        let Some(query) = href.strip_prefix('?') else { return };
+        let Some(href) = link.get_attribute("href") else {
+            return;
+        };
+        let Some(query) = href.strip_prefix('?') else {
+            return;
+        };
         event.prevent_default();
         if let Some(details) = link.closest("details").ok().flatten() {
             let _ = details.remove_attribute("open");
@@ -180,15 +199,21 @@ mod client {
     }
 
     fn form_query(form: &HtmlFormElement) -> String {
-        let Ok(data) = web_sys::FormData::new_with_form(form) else { return String::new() };
+        let Ok(data) = web_sys::FormData::new_with_form(form) else {
+            return String::new();
+        };
         web_sys::UrlSearchParams::new_with_str_sequence_sequence(&data)
             .map(|p| String::from(p.to_string()))
             .unwrap_or_default()
     }
 
     fn on_submit(event: Event, state: &Shared) {
-        let Some(form) = closest(&event, "form[data-live]") else { return };
-        let Ok(form) = form.dyn_into::<HtmlFormElement>() else { return };
+        let Some(form) = closest(&event, "form[data-live]") else {
+            return;
+        };
+        let Ok(form) = form.dyn_into::<HtmlFormElement>() else {
+            return;
+        };
         event.prevent_default();
         if let Some(details) = form.closest("details").ok().flatten() {
             let _ = details.remove_attribute("open");
@@ -197,16 +222,20 @@ mod client {
     }
 
     fn on_change(event: Event, state: &Shared) {
-        let Some(select) = closest(&event, "select[data-autosubmit]") else { return };
-        let Some(form) = select.dyn_ref::<HtmlSelectElement>().and_then(|s| s.form()) else { return };
+        let Some(select) = closest(&event, "select[data-autosubmit]") else {
+            return;
+        };
+        let Some(form) = select.dyn_ref::<HtmlSelectElement>().and_then(|s| s.form()) else {
+            return;
+        };
         navigate(state, form_query(&form));
     }
 
     /// A new view: its URL goes into the history, and the page is drawn again.
     fn navigate(state: &Shared, query: String) {
-        let _ = window()
-            .history()
-            .and_then(|h| h.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&format!("?{query}"))));
+        let _ = window().history().and_then(|h| {
+            h.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&format!("?{query}")))
+        });
         state.borrow_mut().query = query;
         redraw(state);
     }
@@ -235,7 +264,10 @@ mod client {
                     s.hover = None;
                     s.hover_for = None;
                     drop(s);
-                    let redraws = root.get_attribute("data-redraws").and_then(|n| n.parse::<u32>().ok()).unwrap_or(0);
+                    let redraws = root
+                        .get_attribute("data-redraws")
+                        .and_then(|n| n.parse::<u32>().ok())
+                        .unwrap_or(0);
                     let _ = root.set_attribute("data-redraws", &(redraws + 1).to_string());
                     remember_viewport();
                     schedule_refresh(&state);
@@ -296,11 +328,14 @@ mod client {
 
     fn time_at(chart: &Element, x: f64) -> Option<f64> {
         let (left, right, from, to) = axis(chart)?;
-        (x >= left && x <= right && right > left).then(|| from + (x - left) / (right - left) * (to - from))
+        (x >= left && x <= right && right > left)
+            .then(|| from + (x - left) / (right - left) * (to - from))
     }
 
     fn on_move(event: Event, state: &Shared) {
-        let Some(mouse) = event.dyn_ref::<MouseEvent>() else { return };
+        let Some(mouse) = event.dyn_ref::<MouseEvent>() else {
+            return;
+        };
         let x = mouse.client_x() as f64;
         if let Some((chart, start)) = state.borrow().drag.clone() {
             draw_selection(&chart, start, x);
@@ -326,7 +361,11 @@ mod client {
 
     /// An element of `class` inside `parent`, made on first use.
     fn child(parent: &Element, class: &str) -> Option<HtmlElement> {
-        if let Some(found) = parent.query_selector(&format!(":scope > .{class}")).ok().flatten() {
+        if let Some(found) = parent
+            .query_selector(&format!(":scope > .{class}"))
+            .ok()
+            .flatten()
+        {
             return found.dyn_into().ok();
         }
         let el = document().create_element("div").ok()?;
@@ -344,10 +383,16 @@ mod client {
         if data.is_none() {
             load_hover(state);
         }
-        let Ok(charts) = root.query_selector_all(".panel[data-time] .chart") else { return };
+        let Ok(charts) = root.query_selector_all(".panel[data-time] .chart") else {
+            return;
+        };
         for i in 0..charts.length() {
-            let Some(chart) = charts.item(i).and_then(|n| n.dyn_into::<Element>().ok()) else { continue };
-            let Some((left, right, from, to)) = axis(&chart) else { continue };
+            let Some(chart) = charts.item(i).and_then(|n| n.dyn_into::<Element>().ok()) else {
+                continue;
+            };
+            let Some((left, right, from, to)) = axis(&chart) else {
+                continue;
+            };
             if t < from || t > to {
                 continue;
             }
@@ -364,16 +409,24 @@ mod client {
                 .flatten()
                 .and_then(|p| p.get_attribute("data-panel"))
                 .and_then(|id| id.parse::<u32>().ok());
-            let Some(boxed) = child(&chart, "hover-box") else { continue };
+            let Some(boxed) = child(&chart, "hover-box") else {
+                continue;
+            };
             let html = match (&data, panel_id) {
-                (Some(data), Some(id)) => hover_html(data, data.panels.iter().find(|p| p.id == id), t),
+                (Some(data), Some(id)) => {
+                    hover_html(data, data.panels.iter().find(|p| p.id == id), t)
+                }
                 _ => format!("<b>{}</b>", local_time(&[], t)),
             };
             boxed.set_inner_html(&html);
             let style = boxed.style();
             let _ = style.set_property("display", "block");
             let width = chart.get_bounding_client_rect().width();
-            let (side, at) = if x > width / 2.0 { ("right", width - x + 10.0) } else { ("left", x + 10.0) };
+            let (side, at) = if x > width / 2.0 {
+                ("right", width - x + 10.0)
+            } else {
+                ("left", x + 10.0)
+            };
             let _ = style.remove_property(if side == "left" { "right" } else { "left" });
             let _ = style.set_property(side, &format!("{at:.0}px"));
         }
@@ -401,14 +454,19 @@ mod client {
     }
 
     fn escape(text: &str) -> String {
-        text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+        text.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
     }
 
     fn hover_html(data: &HoverData, panel: Option<&HoverPanel>, t: f64) -> String {
         let mut html = format!("<b>{}</b>", local_time(&data.offsets, t));
         let Some(panel) = panel else { return html };
         for series in &panel.series {
-            let Some(value) = nearest(&series.points, t as i64, panel.step.max(1)) else { continue };
+            let Some(value) = nearest(&series.points, t as i64, panel.step.max(1)) else {
+                continue;
+            };
             html.push_str(&format!(
                 r#"<div class="hover-row"><span class="swatch" style="background:{}"></span><span class="hover-name">{}</span><span class="hover-value">{}</span></div>"#,
                 escape(&series.color),
@@ -434,11 +492,21 @@ mod client {
     /// `2026-12-04 14:05:30` in the dashboard's zone, from the offsets the server sent.
     fn local_time(offsets: &[(i64, i32)], t: f64) -> String {
         let t = t as i64;
-        let offset = offsets.iter().take_while(|(at, _)| *at <= t).last().or(offsets.first()).map_or(0, |o| o.1);
+        let offset = offsets
+            .iter()
+            .take_while(|(at, _)| *at <= t)
+            .last()
+            .or(offsets.first())
+            .map_or(0, |o| o.1);
         let local = t.div_euclid(1000) + offset as i64;
         let (days, secs) = (local.div_euclid(86_400), local.rem_euclid(86_400));
         let (y, m, d) = civil(days);
-        format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+        format!(
+            "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+            secs / 3600,
+            secs / 60 % 60,
+            secs % 60
+        )
     }
 
     /// Year, month, day of a day count since 1970-01-01 (Howard Hinnant's algorithm).
@@ -455,8 +523,12 @@ mod client {
     }
 
     fn on_down(event: Event, state: &Shared) {
-        let Some(mouse) = event.dyn_ref::<MouseEvent>() else { return };
-        let Some(chart) = closest(&event, ".panel[data-time] .chart") else { return };
+        let Some(mouse) = event.dyn_ref::<MouseEvent>() else {
+            return;
+        };
+        let Some(chart) = closest(&event, ".panel[data-time] .chart") else {
+            return;
+        };
         let x = mouse.client_x() as f64;
         if time_at(&chart, x).is_some() && mouse.button() == 0 {
             event.prevent_default();
@@ -465,7 +537,9 @@ mod client {
     }
 
     fn draw_selection(chart: &Element, start: f64, x: f64) {
-        let Some(selection) = child(chart, "zoom-selection") else { return };
+        let Some(selection) = child(chart, "zoom-selection") else {
+            return;
+        };
         let left = chart.get_bounding_client_rect().left();
         let style = selection.style();
         let _ = style.set_property("display", "block");
@@ -474,18 +548,27 @@ mod client {
     }
 
     fn on_up(event: Event, state: &Shared) {
-        let Some((chart, start)) = state.borrow_mut().drag.take() else { return };
+        let Some((chart, start)) = state.borrow_mut().drag.take() else {
+            return;
+        };
         if let Some(selection) = child(&chart, "zoom-selection") {
             let _ = selection.style().set_property("display", "none");
         }
-        let Some(mouse) = event.dyn_ref::<MouseEvent>() else { return };
+        let Some(mouse) = event.dyn_ref::<MouseEvent>() else {
+            return;
+        };
         let end = mouse.client_x() as f64;
         if (end - start).abs() < 5.0 {
             return;
         }
-        let Some((left, right, _, _)) = axis(&chart) else { return };
+        let Some((left, right, _, _)) = axis(&chart) else {
+            return;
+        };
         let clamp = |x: f64| x.clamp(left, right);
-        let (Some(a), Some(b)) = (time_at(&chart, clamp(start)), time_at(&chart, clamp(end))) else { return };
+        let (Some(a), Some(b)) = (time_at(&chart, clamp(start)), time_at(&chart, clamp(end)))
+        else {
+            return;
+        };
         let (from, to) = (a.min(b).round() as i64, a.max(b).round() as i64);
         let query = state.borrow().query.clone();
         let mut pairs: Vec<String> = query

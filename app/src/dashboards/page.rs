@@ -145,7 +145,11 @@ fn hidden_fields(query: &str, except: &[&str]) -> impl IntoView {
             let (k, v) = p.split_once('=').unwrap_or((p, ""));
             (crate::url::decode(k), crate::url::decode(v))
         })
-        .filter(|(k, _)| !except.iter().any(|e| k == e || (e.ends_with('-') && k.starts_with(e))))
+        .filter(|(k, _)| {
+            !except
+                .iter()
+                .any(|e| k == e || (e.ends_with('-') && k.starts_with(e)))
+        })
         .map(|(k, v)| view! { <input type="hidden" name=k value=v/> })
         .collect_view()
 }
@@ -157,13 +161,21 @@ pub fn DashboardBody(view: DashboardView) -> impl IntoView {
     let query = view.query.clone();
     let span = view.time.to_ms - view.time.from_ms;
     let zoom_out = with_param(
-        &with_param(&query, "from", Some(&(view.time.from_ms - span / 2).to_string())),
+        &with_param(
+            &query,
+            "from",
+            Some(&(view.time.from_ms - span / 2).to_string()),
+        ),
         "to",
         Some(&(view.time.to_ms + span / 2).to_string()),
     );
     let presets = viz_presets();
     let kiosk_link = format!("?{}&kiosk", query);
-    let class = if view.kiosk { "dashboard kiosk" } else { "dashboard" };
+    let class = if view.kiosk {
+        "dashboard kiosk"
+    } else {
+        "dashboard"
+    };
     let alone = view.view_panel.is_some();
     let back = format!("?{query}");
     view! {
@@ -258,10 +270,22 @@ fn zone_options(current: &str) -> Vec<(String, String, bool)> {
         ("browser".into(), "Browser time".into()),
         ("utc".into(), "UTC".into()),
     ];
-    for zone in ["Europe/Berlin", "Europe/London", "America/New_York", "America/Los_Angeles", "Asia/Tokyo", "Asia/Kolkata", "Australia/Sydney"] {
+    for zone in [
+        "Europe/Berlin",
+        "Europe/London",
+        "America/New_York",
+        "America/Los_Angeles",
+        "Asia/Tokyo",
+        "Asia/Kolkata",
+        "Australia/Sydney",
+    ] {
         zones.push((zone.into(), zone.into()));
     }
-    let current = if current.is_empty() { "browser" } else { current };
+    let current = if current.is_empty() {
+        "browser"
+    } else {
+        current
+    };
     if !zones.iter().any(|(z, _)| z.eq_ignore_ascii_case(current)) {
         zones.push((current.to_string(), current.to_string()));
     }
@@ -358,11 +382,21 @@ fn Panel(panel: PanelView, uid: String, query: String, alone: bool) -> impl Into
     let grid = if alone {
         "grid-column:1 / -1".to_string()
     } else {
-        format!("grid-column:{} / span {};grid-row:{} / span {};--hpx:{}px", panel.x.min(23) + 1, panel.w, panel.y + 1, panel.h, panel.h * 38 - 8)
+        format!(
+            "grid-column:{} / span {};grid-row:{} / span {};--hpx:{}px",
+            panel.x.min(23) + 1,
+            panel.w,
+            panel.y + 1,
+            panel.h,
+            panel.h * 38 - 8
+        )
     };
     let csv = format!("/d/{uid}/panel/{}/data.csv?{query}", panel.id);
     let svg = format!("/d/{uid}/panel/{}/chart.svg?{query}", panel.id);
-    let view_link = format!("?{}", with_param(&query, "viewPanel", Some(&panel.id.to_string())));
+    let view_link = format!(
+        "?{}",
+        with_param(&query, "viewPanel", Some(&panel.id.to_string()))
+    );
     let has_chart = panel.time;
     view! {
         <section class=format!("panel panel-{}", panel.kind) id=format!("panel-{}", panel.id)

@@ -14,7 +14,10 @@ use crate::{error::AppError, ssr::scope::Scope};
 /// (file, audience): Executive is the managers' landing page, Tenant overview the tenant users'.
 const BUILTIN: [(&str, Audience); 5] = [
     (include_str!("builtin/executive.json"), Audience::Managers),
-    (include_str!("builtin/tenant-overview.json"), Audience::Everyone),
+    (
+        include_str!("builtin/tenant-overview.json"),
+        Audience::Everyone,
+    ),
     (include_str!("builtin/operations.json"), Audience::Managers),
     (include_str!("builtin/security.json"), Audience::Admins),
     (include_str!("builtin/usage.json"), Audience::Managers),
@@ -88,9 +91,19 @@ mod tests {
             assert!(!model.panels.is_empty(), "{}", model.uid);
             let mut ids: Vec<u32> = model.panels.iter().map(|p| p.id).collect();
             ids.dedup();
-            assert_eq!(ids.len(), model.panels.len(), "{}: panel ids are unique", model.uid);
+            assert_eq!(
+                ids.len(),
+                model.panels.len(),
+                "{}: panel ids are unique",
+                model.uid
+            );
             for panel in &model.panels {
-                assert!(panel.grid_pos.x + panel.grid_pos.w <= 24, "{} {}", model.uid, panel.title);
+                assert!(
+                    panel.grid_pos.x + panel.grid_pos.w <= 24,
+                    "{} {}",
+                    model.uid,
+                    panel.title
+                );
                 for target in &panel.targets {
                     let expr = target
                         .expr

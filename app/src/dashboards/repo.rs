@@ -138,7 +138,10 @@ pub async fn get(scope: &Scope, pool: &PgPool, uid: &str) -> Result<StoredDashbo
     scope.require_read()?;
     let mut tx = scope.begin(pool).await?;
     let sql = format!("{SELECT} where d.uid = $1");
-    let row = sqlx::query(&sql).bind(uid).fetch_optional(tx.conn()).await?;
+    let row = sqlx::query(&sql)
+        .bind(uid)
+        .fetch_optional(tx.conn())
+        .await?;
     tx.commit().await?;
     row.as_ref().map(stored).ok_or(AppError::NotFound)
 }
@@ -199,11 +202,7 @@ fn uid_taken(error: sqlx::Error) -> AppError {
     }
 }
 
-async fn write_version(
-    tx: &mut ScopedTx<'_>,
-    id: Uuid,
-    save: &Save<'_>,
-) -> Result<(), AppError> {
+async fn write_version(tx: &mut ScopedTx<'_>, id: Uuid, save: &Save<'_>) -> Result<(), AppError> {
     let author = tx.scope().actor.label();
     sqlx::query(
         "insert into dashboard_version (dashboard_id, version, tenant_id, model, author, message)

@@ -105,9 +105,28 @@ const SCRAPE_INTERVAL_MS: i64 = 15_000;
 
 /// Steps Grafana rounds its query interval to.
 const NICE_STEPS_MS: [i64; 22] = [
-    1_000, 2_000, 5_000, 10_000, 15_000, 20_000, 30_000, 60_000, 120_000, 300_000, 600_000,
-    900_000, 1_200_000, 1_800_000, 3_600_000, 7_200_000, 10_800_000, 21_600_000, 43_200_000,
-    86_400_000, 604_800_000, 2_592_000_000,
+    1_000,
+    2_000,
+    5_000,
+    10_000,
+    15_000,
+    20_000,
+    30_000,
+    60_000,
+    120_000,
+    300_000,
+    600_000,
+    900_000,
+    1_200_000,
+    1_800_000,
+    3_600_000,
+    7_200_000,
+    10_800_000,
+    21_600_000,
+    43_200_000,
+    86_400_000,
+    604_800_000,
+    2_592_000_000,
 ];
 
 /// The step of a range query over `span` drawn `points` pixels wide, at least `min_ms`.
@@ -182,7 +201,11 @@ fn named_source(tenants: &Tenants, panel: &Panel, target: &Target) -> bool {
 
 /// The tenants a target runs in: the one its data source names (if the viewer sees it), else
 /// the dashboard's.
-fn target_tenants<'t>(tenants: &'t Tenants, panel: &Panel, target: &Target) -> Vec<&'t (Uuid, String)> {
+fn target_tenants<'t>(
+    tenants: &'t Tenants,
+    panel: &Panel,
+    target: &Target,
+) -> Vec<&'t (Uuid, String)> {
     match named(tenants, panel, target) {
         Some(name) => tenants.visible.iter().filter(|(_, n)| n == name).collect(),
         None => tenants.selected.iter().collect(),
@@ -234,7 +257,11 @@ fn take_answer(
         Err(error) => {
             let expr = planned.expr.as_deref().unwrap_or_default();
             let message = describe(error, expr);
-            data.errors.push(if several { format!("{name}: {message}") } else { message });
+            data.errors.push(if several {
+                format!("{name}: {message}")
+            } else {
+                message
+            });
         }
     }
 }
@@ -272,7 +299,9 @@ pub async fn run_panels(
             }
             let run_in = target_tenants(tenants, panel, planned.target);
             if run_in.is_empty() {
-                data[p].errors.push("no tenant in your scope to run this query in".into());
+                data[p]
+                    .errors
+                    .push("no tenant in your scope to run this query in".into());
             }
             for (place, (id, _)) in run_in.iter().enumerate() {
                 batches.entry(*id).or_default().push((p, q, place));
@@ -302,7 +331,12 @@ pub async fn run_panels(
         let (panel, planned) = (panels[p].0, &plans[p].1[q]);
         let run_in = target_tenants(tenants, panel, planned.target);
         let name = run_in.get(place).map_or("", |(_, n)| n.as_str());
-        take_answer(&mut data[p], (tenants, panel, planned), (name, run_in.len() > 1), answer);
+        take_answer(
+            &mut data[p],
+            (tenants, panel, planned),
+            (name, run_in.len() > 1),
+            answer,
+        );
     }
     data
 }
@@ -335,12 +369,21 @@ pub struct Planned<'p> {
 
 /// The queries of `panel` drawn `width_px` wide: Grafana's step (about a point a pixel, at least
 /// the panel's minimum interval), the span aligned to it, the built-in variables.
-pub fn plan<'p>(panel: &'p Panel, values: &Values, span: &Span, width_px: u32) -> (i64, Vec<Planned<'p>>) {
-    let min_step = promql::parse_duration(panel.interval.trim_start_matches('>')).unwrap_or(SCRAPE_INTERVAL_MS);
+pub fn plan<'p>(
+    panel: &'p Panel,
+    values: &Values,
+    span: &Span,
+    width_px: u32,
+) -> (i64, Vec<Planned<'p>>) {
+    let min_step = promql::parse_duration(panel.interval.trim_start_matches('>'))
+        .unwrap_or(SCRAPE_INTERVAL_MS);
     let step = step_for(span, panel.max_data_points.unwrap_or(width_px), min_step);
     // Aligned to the step, so a refresh draws the same points; the end rounds up, so the latest
     // samples are in (a point just after `to` is drawn at the plot's edge).
-    let (start, end) = ((span.from / step) * step, (span.to + step - 1) / step * step);
+    let (start, end) = (
+        (span.from / step) * step,
+        (span.to + step - 1) / step * step,
+    );
     let mut with_builtins = builtins(span, step);
     with_builtins.extend(values.iter().map(|(k, v)| (k.clone(), v.clone())));
     let planned = panel
@@ -360,11 +403,6 @@ pub fn plan<'p>(panel: &'p Panel, values: &Values, span: &Span, width_px: u32) -
     (step, planned)
 }
 
-/// Values for the `tenant` variable of global dashboards: the names the viewer sees.
-pub fn tenant_names(tenants: &[(Uuid, String)]) -> BTreeMap<String, Uuid> {
-    tenants.iter().map(|(id, n)| (n.clone(), *id)).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -377,7 +415,11 @@ mod tests {
             tz: Tz::UTC,
         };
         assert_eq!(step_for(&span(6), 1000, 15_000), 30_000);
-        assert_eq!(step_for(&span(1), 1000, 15_000), 15_000, "never below the minimum");
+        assert_eq!(
+            step_for(&span(1), 1000, 15_000),
+            15_000,
+            "never below the minimum"
+        );
         assert_eq!(step_for(&span(24 * 7), 800, 15_000), 900_000);
         assert_eq!(step_for(&span(0), 800, 0), 1_000);
     }

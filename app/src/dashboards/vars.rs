@@ -18,6 +18,7 @@ use crate::{query, ssr::AppState};
 pub const TENANT_VARIABLE: &str = "tenant";
 
 /// The variables as the page shows them, what goes into queries, and what was dropped.
+#[derive(Default)]
 pub struct Resolved {
     pub views: Vec<VariableView>,
     pub values: Values,
@@ -83,8 +84,9 @@ async fn query_options(
     query: &str,
     span: &Span,
 ) -> Result<Vec<String>, String> {
-    let (name, args) = call(query)
-        .ok_or_else(|| format!("{query:?} is not label_values(…), metrics(…) or query_result(…)"))?;
+    let (name, args) = call(query).ok_or_else(|| {
+        format!("{query:?} is not label_values(…), metrics(…) or query_result(…)")
+    })?;
     let mut found = std::collections::BTreeSet::new();
     let ids: Vec<uuid::Uuid> = tenants.selected.iter().map(|(id, _)| *id).collect();
     let range = (span.from, span.to);
@@ -158,7 +160,9 @@ fn apply_regex(pattern: &str, values: Vec<String>) -> Result<Vec<(String, String
         };
         let named = |n: &str| caps.name(n).map(|m| m.as_str().to_string());
         let first = caps.get(1).map(|m| m.as_str().to_string());
-        let picked = named("value").or_else(|| first.clone()).unwrap_or(value.clone());
+        let picked = named("value")
+            .or_else(|| first.clone())
+            .unwrap_or(value.clone());
         let text = named("text").unwrap_or_else(|| picked.clone());
         if !out.iter().any(|(_, v)| *v == picked) {
             out.push((text, picked));
@@ -183,7 +187,7 @@ fn sort(options: &mut [(String, String)], order: u32) {
         5 | 6 => options.sort_by_key(|a| a.0.to_lowercase()),
         _ => {}
     }
-    if order % 2 == 0 && order > 0 {
+    if order.is_multiple_of(2) && order > 0 {
         options.reverse();
     }
 }
@@ -224,7 +228,11 @@ async fn options_of(
 /// The value of an interval variable's `auto`: the span in `auto_count` steps, at least
 /// `auto_min`, as Grafana computes it.
 fn auto_interval(variable: &Variable, span: &Span) -> String {
-    let count = if variable.auto_count == 0 { 30 } else { variable.auto_count } as i64;
+    let count = if variable.auto_count == 0 {
+        30
+    } else {
+        variable.auto_count
+    } as i64;
     let min = promql::parse_duration(&variable.auto_min).unwrap_or(10_000);
     viz::time::duration_text(((span.to - span.from) / count).max(min))
 }
@@ -237,7 +245,8 @@ fn selection(
     request: &Request,
     notices: &mut Vec<String>,
 ) -> Vec<String> {
-    let allowed = |v: &str| (v == ALL && variable.include_all) || options.iter().any(|(_, o)| o == v);
+    let allowed =
+        |v: &str| (v == ALL && variable.include_all) || options.iter().any(|(_, o)| o == v);
     let from_url = request.all(&format!("var-{}", variable.name));
     let mut chosen: Vec<String> = Vec::new();
     for value in from_url.iter().filter(|v| !v.is_empty()) {
@@ -271,16 +280,6 @@ fn selection(
         }
     }
     chosen
-}
-
-impl Resolved {
-    pub fn new() -> Resolved {
-        Resolved {
-            views: Vec::new(),
-            values: Values::new(),
-            notices: Vec::new(),
-        }
-    }
 }
 
 /// The `tenant` variable of a global dashboard: the tenants the viewer sees (but the system
@@ -348,7 +347,8 @@ pub async fn resolve(
         } else {
             selected.clone()
         };
-        if variable.kind == "interval" && values.first().map(String::as_str) == Some("$__auto_interval")
+        if variable.kind == "interval"
+            && values.first().map(String::as_str) == Some("$__auto_interval")
         {
             values = vec![auto_interval(variable, span)];
         }
@@ -371,7 +371,7 @@ pub async fn resolve(
             include_all: variable.include_all,
             textbox,
             hidden: variable.hide == 2 || variable.kind == "constant",
-            options: options.into_iter().map(|(text, value)| (text, value)).collect(),
+            options,
             selected,
             error,
         });
@@ -399,19 +399,32 @@ mod tests {
     fn label_values_calls_split_at_the_last_top_level_comma() {
         assert_eq!(
             call(r#"label_values(up{job="a,b", x=~"1|2"}, instance)"#),
-            Some(("label_values", vec![r#"up{job="a,b", x=~"1|2"}"#, "instance"]))
+            Some((
+                "label_values",
+                vec![r#"up{job="a,b", x=~"1|2"}"#, "instance"]
+            ))
         );
-        assert_eq!(call("label_values(job)"), Some(("label_values", vec!["job"])));
+        assert_eq!(
+            call("label_values(job)"),
+            Some(("label_values", vec!["job"]))
+        );
         assert_eq!(call("metrics(^http_)"), Some(("metrics", vec!["^http_"])));
         assert_eq!(call("nonsense"), None);
     }
 
     #[test]
     fn variable_regexes_filter_and_capture() {
-        let values = vec!["api-1:8080".to_string(), "db-1:5432".into(), "api-2:8080".into()];
+        let values = vec![
+            "api-1:8080".to_string(),
+            "db-1:5432".into(),
+            "api-2:8080".into(),
+        ];
         assert_eq!(
             apply_regex("/(api-\\d+):.*/", values.clone()).unwrap(),
-            vec![("api-1".to_string(), "api-1".to_string()), ("api-2".into(), "api-2".into())]
+            vec![
+                ("api-1".to_string(), "api-1".to_string()),
+                ("api-2".into(), "api-2".into())
+            ]
         );
         assert_eq!(
             apply_regex("(?P<text>[a-z]+)-(?P<value>\\d)", values).unwrap()[0],
@@ -433,7 +446,10 @@ mod tests {
         let request = Request::parse(
             "var-job=api&var-job=.*&var-job=%22%7D%20or%20vector(1)%20or%20%7Bx%3D%22&var-job=web",
         );
-        assert_eq!(selection(&variable, &options, &request, &mut notices), ["api", "web"]);
+        assert_eq!(
+            selection(&variable, &options, &request, &mut notices),
+            ["api", "web"]
+        );
         assert_eq!(notices.len(), 2, "{notices:?}");
         let none = Request::parse("var-job=other-tenant-id");
         assert_eq!(selection(&variable, &options, &none, &mut notices), [ALL]);

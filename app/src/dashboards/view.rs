@@ -16,7 +16,7 @@ use super::{
     repo::{self, StoredDashboard},
     run::{self, PanelData, Request, Span, Tenants},
     vars::{self, Resolved},
-    DashboardView, PanelView, TimeView, ALL,
+    DashboardView, PanelView, TimeView,
 };
 use crate::{
     admin::tenants,
@@ -58,8 +58,16 @@ fn local(ms: i64, tz: Tz) -> String {
 }
 
 /// The span from the URL (else the dashboard's default), in the chosen zone.
-fn span_of(model: &Dashboard, request: &Request, browser: Option<Tz>, notices: &mut Vec<String>) -> (Span, TimeView) {
-    let zone = request.get("timezone").unwrap_or(&model.timezone).to_string();
+fn span_of(
+    model: &Dashboard,
+    request: &Request,
+    browser: Option<Tz>,
+    notices: &mut Vec<String>,
+) -> (Span, TimeView) {
+    let zone = request
+        .get("timezone")
+        .unwrap_or(&model.timezone)
+        .to_string();
     let tz = time::parse_zone(&zone, browser).unwrap_or_else(|e| {
         notices.push(e.to_string());
         Tz::UTC
@@ -75,10 +83,16 @@ fn span_of(model: &Dashboard, request: &Request, browser: Option<Tz>, notices: &
             })
     };
     let default = &model.time;
-    let (mut from_text, mut from) = parse(request.get("from").unwrap_or(&default.from), "now-6h", false);
+    let (mut from_text, mut from) = parse(
+        request.get("from").unwrap_or(&default.from),
+        "now-6h",
+        false,
+    );
     let (mut to_text, mut to) = parse(request.get("to").unwrap_or(&default.to), "now", true);
     if from >= to {
-        notices.push(format!("the range {from_text} to {to_text} is empty; showing the last 6 hours"));
+        notices.push(format!(
+            "the range {from_text} to {to_text} is empty; showing the last 6 hours"
+        ));
         (from_text, from, to_text, to) = ("now-6h".into(), now - 6 * 3_600_000, "now".into(), now);
     }
     let view = TimeView {
@@ -106,7 +120,7 @@ pub async fn prepare(
 ) -> Result<Prepared, AppError> {
     let stored = repo::get(scope, &state.pool, uid).await?;
     let request = Request::parse(query);
-    let mut resolved = Resolved::new();
+    let mut resolved = Resolved::default();
     let (span, time) = span_of(&stored.model, &request, browser, &mut resolved.notices);
     let visible = visible_tenants(scope, state).await?;
     let global = stored.record.tenant_id.is_none();
@@ -117,7 +131,11 @@ pub async fn prepare(
     };
     match stored.record.tenant_id {
         Some(owner) => {
-            tenants.selected = visible.iter().filter(|(id, _)| *id == owner).cloned().collect();
+            tenants.selected = visible
+                .iter()
+                .filter(|(id, _)| *id == owner)
+                .cloned()
+                .collect();
         }
         None => {
             let names: Vec<String> = visible
@@ -132,7 +150,11 @@ pub async fn prepare(
             }
             vars::resolve(state, &tenants, &[variable], &request, &span, &mut resolved).await;
             let chosen = &resolved.values[vars::TENANT_VARIABLE].values;
-            tenants.selected = visible.iter().filter(|(_, n)| chosen.contains(n)).cloned().collect();
+            tenants.selected = visible
+                .iter()
+                .filter(|(_, n)| chosen.contains(n))
+                .cloned()
+                .collect();
         }
     }
     let variables = stored.model.templating.list.clone();
@@ -184,8 +206,15 @@ impl Prepared {
             let w = panel.grid_pos.w.clamp(1, GRID_COLUMNS);
             (column * w as f64 + ((w - 1) * CELL_GAP_PX) as f64) as u32
         };
-        let height = if alone { 560 } else { panel.grid_pos.height_px() };
-        (width.saturating_sub(PANEL_CHROME_W).max(80), height.saturating_sub(PANEL_CHROME_H).max(40))
+        let height = if alone {
+            560
+        } else {
+            panel.grid_pos.height_px()
+        };
+        (
+            width.saturating_sub(PANEL_CHROME_W).max(80),
+            height.saturating_sub(PANEL_CHROME_H).max(40),
+        )
     }
 
     /// The data of `panels`, each drawn at its width, their queries run together.
@@ -195,9 +224,15 @@ impl Prepared {
             .copied()
             .filter(|(p, _)| p.kind != "text" && p.kind != "row")
             .collect();
-        let mut answers = run::run_panels(state, &self.tenants, &queried, &self.resolved.values, &self.span)
-            .await
-            .into_iter();
+        let mut answers = run::run_panels(
+            state,
+            &self.tenants,
+            &queried,
+            &self.resolved.values,
+            &self.span,
+        )
+        .await
+        .into_iter();
         panels
             .iter()
             .map(|(p, _)| {
@@ -211,7 +246,10 @@ impl Prepared {
     }
 
     pub async fn data(&self, state: &AppState, panel: &Panel, width: u32) -> PanelData {
-        self.data_of(state, &[(panel, width)]).await.pop().unwrap_or_default()
+        self.data_of(state, &[(panel, width)])
+            .await
+            .pop()
+            .unwrap_or_default()
     }
 
     pub fn frame<'a>(&'a self, (width, height): (u32, u32), query: &'a str) -> Frame<'a> {
@@ -245,7 +283,10 @@ impl Prepared {
         let query = self.query();
         let alone = self.view_panel().is_some();
         let panels = self.shown();
-        let sized: Vec<(&Panel, (u32, u32))> = panels.iter().map(|p| (*p, self.body_size(p, alone))).collect();
+        let sized: Vec<(&Panel, (u32, u32))> = panels
+            .iter()
+            .map(|p| (*p, self.body_size(p, alone)))
+            .collect();
         let widths: Vec<(&Panel, u32)> = sized.iter().map(|(p, size)| (*p, size.0)).collect();
         let data = self.data_of(state, &widths).await;
         let drawn: Vec<PanelView> = sized
@@ -261,7 +302,10 @@ impl Prepared {
                 w: panel.grid_pos.w.clamp(1, GRID_COLUMNS),
                 h: panel.grid_pos.h.max(2),
                 html: render::panel_html(panel, data, &self.frame(*size, &query)),
-                time: matches!(panel.kind.as_str(), "timeseries" | "graph" | "heatmap" | "state-timeline" | "status-history"),
+                time: matches!(
+                    panel.kind.as_str(),
+                    "timeseries" | "graph" | "heatmap" | "state-timeline" | "status-history"
+                ),
             })
             .collect();
         let model = &self.stored.model;
@@ -276,7 +320,11 @@ impl Prepared {
                 (None, _) => "All your tenants".into(),
             },
             time: self.time.clone(),
-            refresh: self.request.get("refresh").unwrap_or(&model.refresh).to_string(),
+            refresh: self
+                .request
+                .get("refresh")
+                .unwrap_or(&model.refresh)
+                .to_string(),
             variables: self.resolved.views.clone(),
             panels: drawn,
             view_panel: self.view_panel(),
@@ -289,11 +337,6 @@ impl Prepared {
     }
 }
 
-/// Whether a variable selection is All.
-pub fn is_all(selected: &[String]) -> bool {
-    selected.iter().any(|s| s == ALL)
-}
-
 /// The time series panels' series at their step, for the hover values.
 pub async fn hover(prepared: &Prepared, state: &AppState) -> super::HoverData {
     let panels: Vec<&Panel> = prepared
@@ -302,30 +345,39 @@ pub async fn hover(prepared: &Prepared, state: &AppState) -> super::HoverData {
         .filter(|p| matches!(p.kind.as_str(), "timeseries" | "graph"))
         .collect();
     let alone = prepared.view_panel().is_some();
-    let widths: Vec<(&Panel, u32)> = panels.iter().map(|p| (*p, prepared.body_size(p, alone).0)).collect();
+    let widths: Vec<(&Panel, u32)> = panels
+        .iter()
+        .map(|p| (*p, prepared.body_size(p, alone).0))
+        .collect();
     let data = prepared.data_of(state, &widths).await;
-    let answers: Vec<super::HoverPanel> = panels.iter().zip(&data).map(|(panel, data)| {
-        let styled = render::style(panel, &data.series);
-        super::HoverPanel {
-            id: panel.id,
-            step: data.step,
-            series: styled
-                .iter()
-                .take(render::series_cap(panel))
-                .map(|s| super::HoverSeries {
-                    name: s.name.clone(),
-                    color: s.color.clone(),
-                    points: s
-                        .series
-                        .points
-                        .iter()
-                        .filter(|(_, v)| v.is_finite())
-                        .map(|(t, v)| (*t, s.field.display(Some(*v), (0.0, 1.0), &s.color).text))
-                        .collect(),
-                })
-                .collect(),
-        }
-    }).collect();
+    let answers: Vec<super::HoverPanel> = panels
+        .iter()
+        .zip(&data)
+        .map(|(panel, data)| {
+            let styled = render::style(panel, &data.series);
+            super::HoverPanel {
+                id: panel.id,
+                step: data.step,
+                series: styled
+                    .iter()
+                    .take(render::series_cap(panel))
+                    .map(|s| super::HoverSeries {
+                        name: s.name.clone(),
+                        color: s.color.clone(),
+                        points: s
+                            .series
+                            .points
+                            .iter()
+                            .filter(|(_, v)| v.is_finite())
+                            .map(|(t, v)| {
+                                (*t, s.field.display(Some(*v), (0.0, 1.0), &s.color).text)
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
     super::HoverData {
         panels: answers,
         offsets: time::offsets(prepared.span.from, prepared.span.to, prepared.span.tz),
@@ -359,15 +411,26 @@ pub async fn csv(prepared: &Prepared, state: &AppState, id: u32) -> Result<Strin
     let styled = render::style(panel, &data.series);
     let mut out = String::new();
     if panel.kind == "table" || panel.targets.iter().all(|t| run::instant(panel, t)) {
-        let mut names: Vec<&str> = data.series.iter().flat_map(|s| s.labels.iter().map(|(n, _)| n)).collect();
+        let mut names: Vec<&str> = data
+            .series
+            .iter()
+            .flat_map(|s| s.labels.iter().map(|(n, _)| n))
+            .collect();
         names.sort_unstable();
         names.dedup();
-        let header: Vec<String> = names.iter().map(|n| csv_field(n)).chain(["Time".into(), "Value".into()]).collect();
+        let header: Vec<String> = names
+            .iter()
+            .map(|n| csv_field(n))
+            .chain(["Time".into(), "Value".into()])
+            .collect();
         out.push_str(&header.join(","));
         out.push('\n');
         for s in &data.series {
             for (t, v) in &s.points {
-                let mut row: Vec<String> = names.iter().map(|n| csv_field(s.labels.get(n).unwrap_or(""))).collect();
+                let mut row: Vec<String> = names
+                    .iter()
+                    .map(|n| csv_field(s.labels.get(n).unwrap_or("")))
+                    .collect();
                 row.push(time::format_ms(*t, prepared.span.tz, "%Y-%m-%d %H:%M:%S"));
                 row.push(promql::format_float(*v));
                 out.push_str(&row.join(","));
@@ -376,7 +439,11 @@ pub async fn csv(prepared: &Prepared, state: &AppState, id: u32) -> Result<Strin
         }
         return Ok(out);
     }
-    let mut times: Vec<i64> = data.series.iter().flat_map(|s| s.points.iter().map(|p| p.0)).collect();
+    let mut times: Vec<i64> = data
+        .series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.0))
+        .collect();
     times.sort_unstable();
     times.dedup();
     let header: Vec<String> = std::iter::once("Time".to_string())
@@ -411,7 +478,10 @@ pub async fn chart_svg(prepared: &Prepared, state: &AppState, id: u32) -> Result
     let query = prepared.query();
     let html = render::panel_html(panel, &data, &prepared.frame(size, &query));
     let (Some(start), Some(end)) = (html.find("<svg"), html.find("</svg>")) else {
-        return Err(AppError::invalid("panel", "this panel has no chart to download"));
+        return Err(AppError::invalid(
+            "panel",
+            "this panel has no chart to download",
+        ));
     };
     let svg = &html[start..end + "</svg>".len()];
     let style = "<style>text{fill:#5d6776;font-family:sans-serif}polyline{stroke:#dde1e7}</style>";

@@ -197,7 +197,14 @@ async fn load(
     let mut wanted = Vec::new();
     for (expr, (_, (start, end, _))) in parsed.iter().zip(queries) {
         if let Ok(expr) = expr {
-            reads(expr, *start, *end, (*start, *end), engine.lookback_ms, &mut wanted);
+            reads(
+                expr,
+                *start,
+                *end,
+                (*start, *end),
+                engine.lookback_ms,
+                &mut wanted,
+            );
         }
     }
     let (Some(from), Some(to)) = (
@@ -293,7 +300,9 @@ pub async fn run(
     limits: QueryLimits,
 ) -> Result<Value, QueryError> {
     let mut answers = run_batch(store, tenant, &[(query.to_string(), span)], limits).await;
-    answers.pop().unwrap_or(Err(QueryError::Execution("no answer".into())))
+    answers
+        .pop()
+        .unwrap_or(Err(QueryError::Execution("no answer".into())))
 }
 
 fn evaluate_one(
@@ -316,6 +325,10 @@ fn evaluate_one(
         }
     })
 }
+
+type Parsed = Result<Expr, QueryError>;
+/// A query's (start, end, step) in milliseconds; step 0 is an instant query at `start`.
+type Span = (i64, i64, i64);
 
 /// The expression of a query, refused before any data is read when it cannot be one: as
 /// Prometheus, a range query of anything but a scalar or an instant vector is a bad request.
@@ -356,10 +369,13 @@ pub async fn run_batch(
         .map(|(query, (_, _, step))| parse_for(query, *step))
         .collect();
     let began = Instant::now();
-    let loaded = tokio::time::timeout_at(deadline.into(), load(store, tenant, &parsed, queries, &engine))
-        .await
-        .map_err(|_| QueryError::Timeout)
-        .and_then(|loaded| loaded);
+    let loaded = tokio::time::timeout_at(
+        deadline.into(),
+        load(store, tenant, &parsed, queries, &engine),
+    )
+    .await
+    .map_err(|_| QueryError::Timeout)
+    .and_then(|loaded| loaded);
     let loaded = match loaded {
         Ok(loaded) => loaded,
         Err(error) => return queries.iter().map(|_| Err(error.clone())).collect(),
@@ -385,12 +401,8 @@ pub async fn run_batch(
             threads: if workers > 1 { 1 } else { engine.threads },
             ..engine.clone()
         };
-        let jobs: Vec<(usize, Result<Expr, QueryError>, (i64, i64, i64))> = parsed
-            .into_iter()
-            .zip(spans)
-            .enumerate()
-            .map(|(i, (expr, span))| (i, expr, span))
-            .collect();
+        let jobs: Vec<(usize, (Parsed, Span))> =
+            parsed.into_iter().zip(spans).enumerate().collect();
         let next = std::sync::atomic::AtomicUsize::new(0);
         let mut answers: Vec<(usize, Result<Value, QueryError>)> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..workers)
@@ -399,7 +411,9 @@ pub async fn run_batch(
                         let mut done = Vec::new();
                         loop {
                             let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            let Some((index, expr, span)) = jobs.get(i) else { break };
+                            let Some((index, (expr, span))) = jobs.get(i) else {
+                                break;
+                            };
                             done.push((*index, evaluate_one(&each, &memory, expr, *span)));
                         }
                         done
@@ -408,7 +422,10 @@ pub async fn run_batch(
                 .collect();
             handles
                 .into_iter()
-                .flat_map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                .flat_map(|h| {
+                    h.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
                 .collect()
         });
         answers.sort_by_key(|(i, _)| *i);
@@ -437,7 +454,9 @@ pub async fn evaluate(
     span: (i64, i64, i64),
 ) -> Result<Value, QueryError> {
     let mut answers = evaluate_batch(state, tenant, &[(query.to_string(), span)]).await;
-    answers.pop().unwrap_or(Err(QueryError::Execution("no answer".into())))
+    answers
+        .pop()
+        .unwrap_or(Err(QueryError::Execution("no answer".into())))
 }
 
 /// Several queries over `tenant`'s data wherever it lives, one answer each, in order: an
@@ -484,7 +503,10 @@ pub async fn label_values(
 ) -> Result<Vec<String>, QueryError> {
     if let Some(remote) = remote::remote_for(&state.pool, tenant).await? {
         let seconds = |ms: i64| format!("{}", ms as f64 / 1000.0);
-        let mut params = vec![("start".to_string(), seconds(start)), ("end".into(), seconds(end))];
+        let mut params = vec![
+            ("start".to_string(), seconds(start)),
+            ("end".into(), seconds(end)),
+        ];
         if let Some(selector) = selector {
             params.push(("match[]".into(), selector.to_string()));
         }

@@ -190,7 +190,11 @@ impl Store {
 
     /// Samples accepted for `tenant` by this process since it started.
     pub fn ingested(&self, tenant: Uuid) -> u64 {
-        let counts = self.inner.ingested.lock().unwrap_or_else(|e| e.into_inner());
+        let counts = self
+            .inner
+            .ingested
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         counts.get(&tenant).copied().unwrap_or(0)
     }
 

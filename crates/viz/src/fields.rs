@@ -86,7 +86,10 @@ pub enum Mapping {
         result: MappedValue,
     },
     /// `null`, `nan`, `null+nan`, `true`, `false`, `empty`.
-    Special { matches: String, result: MappedValue },
+    Special {
+        matches: String,
+        result: MappedValue,
+    },
 }
 
 fn mapped(value: &Value) -> MappedValue {
@@ -206,13 +209,21 @@ pub struct Field {
 
 impl Field {
     /// The field config of the series named `name` from the query `ref_id`.
-    pub fn resolve(defaults: &FieldDefaults, overrides: &[Override], name: &str, ref_id: &str) -> Field {
+    pub fn resolve(
+        defaults: &FieldDefaults,
+        overrides: &[Override],
+        name: &str,
+        ref_id: &str,
+    ) -> Field {
         let mut field = Field {
             unit: defaults.unit.clone(),
             decimals: defaults.decimals,
             min: defaults.min,
             max: defaults.max,
-            thresholds: defaults.thresholds.clone().unwrap_or_else(default_thresholds),
+            thresholds: defaults
+                .thresholds
+                .clone()
+                .unwrap_or_else(default_thresholds),
             mappings: parse_mappings(&defaults.mappings),
             fixed_color: None,
             color_mode: String::new(),
@@ -315,7 +326,12 @@ impl Field {
     pub fn display(&self, value: Option<f64>, range: (f64, f64), series_color: &str) -> Display {
         let mapping = map_value(&self.mappings, value);
         let text = match (&mapping, value) {
-            (Some(MappedValue { text: Some(text), .. }), _) => text.clone(),
+            (
+                Some(MappedValue {
+                    text: Some(text), ..
+                }),
+                _,
+            ) => text.clone(),
             (_, None) if !self.no_value.is_empty() => self.no_value.clone(),
             (_, None) => "No data".to_string(),
             (_, Some(v)) => units::format(&self.unit, v, self.decimals).to_string(),
@@ -389,15 +405,23 @@ mod tests {
 
     #[test]
     fn thresholds_absolute_and_percentage() {
-        let f = field(json!({"defaults": {"thresholds": {"mode": "absolute", "steps": [
-            {"color": "red", "value": null}, {"color": "orange", "value": 99}, {"color": "green", "value": 99.5}]}}}));
+        let f = field(
+            json!({"defaults": {"thresholds": {"mode": "absolute", "steps": [
+            {"color": "red", "value": null}, {"color": "orange", "value": 99}, {"color": "green", "value": 99.5}]}}}),
+        );
         assert_eq!(f.threshold_color(98.0, (0.0, 100.0)), css_color("red"));
         assert_eq!(f.threshold_color(99.2, (0.0, 100.0)), css_color("orange"));
         assert_eq!(f.threshold_color(99.9, (0.0, 100.0)), css_color("green"));
-        let f = field(json!({"defaults": {"min": 0, "max": 200, "thresholds": {"mode": "percentage",
-            "steps": [{"color": "green", "value": null}, {"color": "red", "value": 50}]}}}));
+        let f = field(
+            json!({"defaults": {"min": 0, "max": 200, "thresholds": {"mode": "percentage",
+            "steps": [{"color": "green", "value": null}, {"color": "red", "value": 50}]}}}),
+        );
         assert_eq!(f.threshold_color(90.0, (0.0, 1.0)), css_color("green"));
-        assert_eq!(f.threshold_color(110.0, (0.0, 1.0)), css_color("red"), "55 % of 0..200");
+        assert_eq!(
+            f.threshold_color(110.0, (0.0, 1.0)),
+            css_color("red"),
+            "55 % of 0..200"
+        );
     }
 
     #[test]
@@ -409,7 +433,10 @@ mod tests {
             {"type": "regex", "options": {"pattern": "^4\\d$", "result": {"text": "forties"}}}]}}));
         let show = |v| f.display(v, (0.0, 100.0), "#000").text;
         assert_eq!(show(Some(1.0)), "UP");
-        assert_eq!(f.display(Some(0.0), (0.0, 1.0), "#000").color, css_color("red"));
+        assert_eq!(
+            f.display(Some(0.0), (0.0, 1.0), "#000").color,
+            css_color("red")
+        );
         assert_eq!(show(Some(5.0)), "few");
         assert_eq!(show(Some(f64::NAN)), "n/a");
         assert_eq!(show(Some(42.0)), "forties");

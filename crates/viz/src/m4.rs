@@ -74,7 +74,10 @@ mod tests {
             let kept: Vec<_> = reduced.iter().filter(in_col).collect();
             let lo = all.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
             let hi = all.iter().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max);
-            assert!(kept.iter().any(|p| p.1 == lo) && kept.iter().any(|p| p.1 == hi), "column {col}");
+            assert!(
+                kept.iter().any(|p| p.1 == lo) && kept.iter().any(|p| p.1 == hi),
+                "column {col}"
+            );
             assert_eq!(kept.first(), all.first(), "column {col} first");
             assert_eq!(kept.last(), all.last(), "column {col} last");
         }

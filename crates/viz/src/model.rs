@@ -142,7 +142,10 @@ pub struct Panel {
     pub options: Map<String, Value>,
     #[serde(deserialize_with = "list", skip_serializing_if = "Vec::is_empty")]
     pub transformations: Vec<Value>,
-    #[serde(deserialize_with = "optional_number", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        deserialize_with = "optional_number",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub max_data_points: Option<u32>,
     /// The minimum step (`30s`); empty is the data's own.
     #[serde(deserialize_with = "string", skip_serializing_if = "String::is_empty")]
@@ -242,11 +245,22 @@ pub struct FieldConfig {
 pub struct FieldDefaults {
     #[serde(deserialize_with = "string", skip_serializing_if = "String::is_empty")]
     pub unit: String,
-    #[serde(deserialize_with = "optional_number", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        deserialize_with = "optional_number",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub decimals: Option<u32>,
-    #[serde(deserialize_with = "optional_float", serialize_with = "write_float", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        deserialize_with = "optional_float",
+        serialize_with = "write_float",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub min: Option<f64>,
-    #[serde(deserialize_with = "optional_float", serialize_with = "write_float", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        deserialize_with = "optional_float",
+        serialize_with = "write_float",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub max: Option<f64>,
     #[serde(deserialize_with = "optional", skip_serializing_if = "Option::is_none")]
     pub thresholds: Option<Thresholds>,
@@ -348,9 +362,17 @@ pub struct Variable {
     #[serde(deserialize_with = "boolean", skip_serializing_if = "is_false")]
     pub auto: bool,
     // Grafana writes these two in snake case.
-    #[serde(rename = "auto_count", deserialize_with = "number", skip_serializing_if = "is_zero")]
+    #[serde(
+        rename = "auto_count",
+        deserialize_with = "number",
+        skip_serializing_if = "is_zero"
+    )]
     pub auto_count: u32,
-    #[serde(rename = "auto_min", deserialize_with = "string", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "auto_min",
+        deserialize_with = "string",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub auto_min: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub datasource: Option<Value>,
@@ -517,7 +539,13 @@ mod tests {
         let stat = &dashboard.panels[0];
         assert_eq!(stat.field_config.defaults.decimals, None);
         assert_eq!(stat.field_config.defaults.min, Some(0.0));
-        let steps = &stat.field_config.defaults.thresholds.as_ref().unwrap().steps;
+        let steps = &stat
+            .field_config
+            .defaults
+            .thresholds
+            .as_ref()
+            .unwrap()
+            .steps;
         assert_eq!((steps[0].value, steps[1].value), (None, Some(99.0)));
         let job = dashboard.variable("job").unwrap();
         assert_eq!((job.hide, job.query_text()), (2, "label_values(up, job)"));

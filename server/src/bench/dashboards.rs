@@ -59,13 +59,21 @@ fn blocks(promtool: &str, dir: &Path, series: &[store::SeriesSamples]) -> anyhow
     out.flush()?;
     drop(out);
     let output = Command::new(promtool)
-        .args(["tsdb", "create-blocks-from", "openmetrics", "--max-block-duration=24h"])
+        .args([
+            "tsdb",
+            "create-blocks-from",
+            "openmetrics",
+            "--max-block-duration=24h",
+        ])
         .arg(&text)
         .arg(dir.join("data"))
         .output()
         .with_context(|| format!("running {promtool} (apt-get install prometheus)"))?;
     if !output.status.success() {
-        bail!("promtool failed: {}", String::from_utf8_lossy(&output.stderr));
+        bail!(
+            "promtool failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
     Ok(())
 }
@@ -83,7 +91,10 @@ where
         took.push(started.elapsed());
     }
     took.sort();
-    Ok((millis(percentile(&took, 0.5)), millis(percentile(&took, 0.95))))
+    Ok((
+        millis(percentile(&took, 0.5)),
+        millis(percentile(&took, 0.95)),
+    ))
 }
 
 /// Prometheus' query API: one query (step 0: instant).
@@ -100,7 +111,11 @@ async fn ask(
         form.push(("time", seconds(end)));
         "query"
     } else {
-        form.extend([("start", seconds(start)), ("end", seconds(end)), ("step", seconds(step))]);
+        form.extend([
+            ("start", seconds(start)),
+            ("end", seconds(end)),
+            ("step", seconds(step)),
+        ]);
         "query_range"
     };
     let mut request = client.post(format!("{base}/api/v1/{path}")).form(&form);
@@ -151,7 +166,8 @@ pub async fn run(settings: &Settings, pool: &sqlx::PgPool, options: Options) -> 
     let system = Scope::system(RequestMeta::default());
     let admin = system.require_admin().map_err(|e| anyhow::anyhow!("{e}"))?;
     let email = format!("bench-{}@meridian.bench", uuid::Uuid::new_v4().simple());
-    let change = UserChange::parse(&email, "", "manager", "", "").map_err(|e| anyhow::anyhow!("{e}"))?;
+    let change =
+        UserChange::parse(&email, "", "manager", "", "").map_err(|e| anyhow::anyhow!("{e}"))?;
     users::create_user(&admin, pool, change, PASSWORD.into())
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -165,37 +181,64 @@ pub async fn run(settings: &Settings, pool: &sqlx::PgPool, options: Options) -> 
         .send()
         .await?;
     if !login.status().is_success() {
-        bail!("the benchmark's manager could not sign in: {}", login.status());
+        bail!(
+            "the benchmark's manager could not sign in: {}",
+            login.status()
+        );
     }
 
     // The panel queries exactly as the page runs them.
     let query = format!("from={start}&to={end}&timezone=utc");
     let mut state_settings = settings.clone();
-    state_settings.secret_key = Some(crate::settings::Secret::new("benchmark-secret-key-0123456789abcdef"));
+    state_settings.secret_key = Some(crate::settings::Secret::new(
+        "benchmark-secret-key-0123456789abcdef",
+    ));
     let installation = app::ssr::load_installation_id(pool).await?;
-    let state = crate::startup::app_state(&state_settings, pool.clone(), installation, meridian.store.clone())?;
-    let prepared = view::prepare(&state, &system, "executive", &query, view::DEFAULT_WIDTH_PX, None)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let state = crate::startup::app_state(
+        &state_settings,
+        pool.clone(),
+        installation,
+        meridian.store.clone(),
+    )?;
+    let prepared = view::prepare(
+        &state,
+        &system,
+        "executive",
+        &query,
+        view::DEFAULT_WIDTH_PX,
+        None,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
     let queries = view::queries(&prepared);
-    let api = reqwest::Client::builder().timeout(Duration::from_secs(120)).build()?;
+    let api = reqwest::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .build()?;
     for (expr, span) in &queries {
         let expected = ask(&api, &prometheus_url, None, expr, *span).await?;
         let actual = ask(&api, &meridian_url, Some(&meridian.token), expr, *span).await?;
         let diff = differences(&expected, &actual);
         if !diff.is_empty() {
-            bail!("{expr}: Meridian's answer differs from Prometheus': {}", diff[..diff.len().min(3)].join("; "));
+            bail!(
+                "{expr}: Meridian's answer differs from Prometheus': {}",
+                diff[..diff.len().min(3)].join("; ")
+            );
         }
     }
 
     let page_url = format!("{meridian_url}/d/executive?{query}");
     let page = || async {
-        let response = browser.get(&page_url).header("accept", "text/html").send().await?;
+        let response = browser
+            .get(&page_url)
+            .header("accept", "text/html")
+            .send()
+            .await?;
         if !response.status().is_success() {
             bail!("the page answered {}", response.status());
         }
         let html = response.text().await?;
-        if html.matches("class=\"panel panel-").count() != 10 || html.contains("panel-state-error") {
+        if html.matches("class=\"panel panel-").count() != 10 || html.contains("panel-state-error")
+        {
             bail!("the page is not the whole Executive dashboard");
         }
         Ok(())
@@ -203,10 +246,19 @@ pub async fn run(settings: &Settings, pool: &sqlx::PgPool, options: Options) -> 
     let all_at_once = |base: String, token: Option<String>| {
         let (api, queries) = (api.clone(), queries.clone());
         move || {
-            let (api, queries, base, token) = (api.clone(), queries.clone(), base.clone(), token.clone());
+            let (api, queries, base, token) =
+                (api.clone(), queries.clone(), base.clone(), token.clone());
             async move {
-                let answers = join_all(queries.iter().map(|(expr, span)| ask(&api, &base, token.as_deref(), expr, *span))).await;
-                answers.into_iter().collect::<anyhow::Result<Vec<_>>>().map(|_| ())
+                let answers = join_all(
+                    queries
+                        .iter()
+                        .map(|(expr, span)| ask(&api, &base, token.as_deref(), expr, *span)),
+                )
+                .await;
+                answers
+                    .into_iter()
+                    .collect::<anyhow::Result<Vec<_>>>()
+                    .map(|_| ())
             }
         }
     };
@@ -238,13 +290,22 @@ pub async fn run(settings: &Settings, pool: &sqlx::PgPool, options: Options) -> 
     println!("| what | p50 ms | p95 ms |");
     println!("|---|---|---|");
     println!("| Meridian: the whole page, server-rendered, as a signed-in manager | {page50:.1} | {page95:.1} |");
-    println!("| Prometheus: the same {} queries, all at once | {prom50:.1} | {prom95:.1} |", queries.len());
+    println!(
+        "| Prometheus: the same {} queries, all at once | {prom50:.1} | {prom95:.1} |",
+        queries.len()
+    );
     println!("| Meridian's query API: the same queries, all at once | {api50:.1} | {api95:.1} |");
-    println!("| page / Prometheus | {:.2} | {:.2} |", page50 / prom50, page95 / prom95);
+    println!(
+        "| page / Prometheus | {:.2} | {:.2} |",
+        page50 / prom50,
+        page95 / prom95
+    );
 
     println!("\nTime series panels' SVG at 1,000 px (grid {GRID_FOR_1000_PX} px):");
     for panel in [6, 7, 8, 9] {
-        let url = format!("{meridian_url}/d/executive/panel/{panel}/chart.svg?{query}&width={GRID_FOR_1000_PX}");
+        let url = format!(
+            "{meridian_url}/d/executive/panel/{panel}/chart.svg?{query}&width={GRID_FOR_1000_PX}"
+        );
         let svg = browser.get(&url).send().await?.text().await?;
         let width = svg
             .split("width=\"")
@@ -252,7 +313,11 @@ pub async fn run(settings: &Settings, pool: &sqlx::PgPool, options: Options) -> 
             .and_then(|w| w.split('"').next())
             .unwrap_or("?")
             .to_string();
-        println!("  panel {panel}: {width} px wide, {} bytes, {} series paths", svg.len(), svg.matches("class=\"series\"").count());
+        println!(
+            "  panel {panel}: {width} px wide, {} bytes, {} series paths",
+            svg.len(),
+            svg.matches("class=\"series\"").count()
+        );
     }
     drop(prometheus);
     let _ = std::fs::remove_dir_all(&scratch);

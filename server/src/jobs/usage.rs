@@ -36,7 +36,11 @@ pub async fn run(state: AppState) {
     }
 }
 
-async fn account(state: &AppState, stored: &mut HashMap<Uuid, Stored>, scan: bool) -> Result<(), sqlx::Error> {
+async fn account(
+    state: &AppState,
+    stored: &mut HashMap<Uuid, Stored>,
+    scan: bool,
+) -> Result<(), sqlx::Error> {
     let mut conn = state.pool.acquire().await?;
     let held: bool = sqlx::query_scalar("select pg_try_advisory_lock($1)")
         .bind(LOCK)
@@ -53,7 +57,11 @@ async fn account(state: &AppState, stored: &mut HashMap<Uuid, Stored>, scan: boo
     result
 }
 
-async fn write_round(state: &AppState, stored: &mut HashMap<Uuid, Stored>, scan: bool) -> Result<(), sqlx::Error> {
+async fn write_round(
+    state: &AppState,
+    stored: &mut HashMap<Uuid, Stored>,
+    scan: bool,
+) -> Result<(), sqlx::Error> {
     let now = chrono::Utc::now().timestamp_millis();
     if scan {
         *stored = scan_chunks(&state.pool).await?;
@@ -75,8 +83,14 @@ async fn write_round(state: &AppState, stored: &mut HashMap<Uuid, Stored>, scan:
             ("meridian_usage_active_series", active as f64),
             ("meridian_usage_series", total as f64),
             ("meridian_usage_stored_samples", chunks.samples),
-            ("meridian_usage_stored_bytes", chunks.bytes + index_bytes as f64),
-            ("meridian_usage_ingested_samples_total", state.store.ingested(tenant) as f64),
+            (
+                "meridian_usage_stored_bytes",
+                chunks.bytes + index_bytes as f64,
+            ),
+            (
+                "meridian_usage_ingested_samples_total",
+                state.store.ingested(tenant) as f64,
+            ),
         ];
         let series = values
             .into_iter()

@@ -31,10 +31,7 @@ fn exporter() -> &'static Exporter {
                 &LATENCY_BUCKETS,
             )
             .expect("the bucket list is not empty")
-            .set_buckets_for_metric(
-                Matcher::Full(QUERY_DURATION.to_string()),
-                &LATENCY_BUCKETS,
-            )
+            .set_buckets_for_metric(Matcher::Full(QUERY_DURATION.to_string()), &LATENCY_BUCKETS)
             .expect("the bucket list is not empty")
             .install_recorder()
             .expect("no other metrics recorder is installed");

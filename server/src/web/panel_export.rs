@@ -34,7 +34,10 @@ fn download(content_type: &str, name: String, body: String) -> Response {
     (
         [
             (header::CONTENT_TYPE, content_type.to_string()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
         ],
         body,
     )
@@ -49,7 +52,11 @@ pub async fn csv(
 ) -> Result<Response, ApiError> {
     let prepared = prepared(&state, &scope, &uid, query).await?;
     let body = view::csv(&prepared, &state, panel).await?;
-    Ok(download("text/csv; charset=utf-8", format!("{uid}-panel-{panel}.csv"), body))
+    Ok(download(
+        "text/csv; charset=utf-8",
+        format!("{uid}-panel-{panel}.csv"),
+        body,
+    ))
 }
 
 pub async fn svg(
@@ -60,5 +67,9 @@ pub async fn svg(
 ) -> Result<Response, ApiError> {
     let prepared = prepared(&state, &scope, &uid, query).await?;
     let body = view::chart_svg(&prepared, &state, panel).await?;
-    Ok(download("image/svg+xml", format!("{uid}-panel-{panel}.svg"), body))
+    Ok(download(
+        "image/svg+xml",
+        format!("{uid}-panel-{panel}.svg"),
+        body,
+    ))
 }

@@ -484,7 +484,11 @@ async fn perform(
     } else {
         fx.job_b
     };
-    let dashboard = if own { &fx.dashboard_a } else { &fx.dashboard_b };
+    let dashboard = if own {
+        &fx.dashboard_a
+    } else {
+        &fx.dashboard_b
+    };
     let path = path
         .replace("{uid}", dashboard)
         .replace("{slug}", "matrix")
@@ -616,7 +620,10 @@ async fn perform(
         ],
         "/rpc/check_tenant_datasource" => vec![("tenant", tenant.clone())],
         "/rpc/load_dashboard" | "/rpc/render_dashboard" | "/rpc/dashboard_series" => {
-            vec![("uid", dashboard.clone()), ("query", "from=now-1h&to=now".into())]
+            vec![
+                ("uid", dashboard.clone()),
+                ("query", "from=now-1h&to=now".into()),
+            ]
         }
         "/rpc/explore_query" => vec![
             ("request[tenant]", tenant.clone()),

@@ -26,7 +26,9 @@ fn buckets(data: &PanelData) -> (Vec<f64>, BTreeMap<i64, Vec<f64>>) {
     let mut bounds: Vec<f64> = Vec::new();
     let mut by_bound: BTreeMap<u64, BTreeMap<i64, f64>> = BTreeMap::new();
     for s in &data.series {
-        let Some(le) = s.labels.get("le").and_then(|le| le.parse::<f64>().ok()) else { continue };
+        let Some(le) = s.labels.get("le").and_then(|le| le.parse::<f64>().ok()) else {
+            continue;
+        };
         if !bounds.contains(&le) {
             bounds.push(le);
         }
@@ -65,7 +67,11 @@ pub fn render(panel: &Panel, data: &PanelData, frame: &Frame) -> String {
     if bounds.is_empty() || counts.is_empty() {
         return super::state(
             "panel-state-empty",
-            if data.series.is_empty() { "No data" } else { "No data: a heatmap needs series with an le label" },
+            if data.series.is_empty() {
+                "No data"
+            } else {
+                "No data: a heatmap needs series with an le label"
+            },
         );
     }
     let unit = panel
@@ -77,9 +83,21 @@ pub fn render(panel: &Panel, data: &PanelData, frame: &Frame) -> String {
     let rows: Vec<String> = bounds
         .iter()
         .rev()
-        .map(|le| if le.is_infinite() { "+Inf".into() } else { units::format(&unit, *le, None).to_string() })
+        .map(|le| {
+            if le.is_infinite() {
+                "+Inf".into()
+            } else {
+                units::format(&unit, *le, None).to_string()
+            }
+        })
         .collect();
-    let spec = TimeFrame::rows(frame.width, frame.height, (frame.from, frame.to), frame.tz, rows);
+    let spec = TimeFrame::rows(
+        frame.width,
+        frame.height,
+        (frame.from, frame.to),
+        frame.tz,
+        rows,
+    );
     let (svg, plot) = spec.draw(|plot| {
         let step = data.step.max(1);
         let step_px = plot.x(plot.from + step) - plot.x(plot.from);
@@ -88,7 +106,9 @@ pub fn render(panel: &Panel, data: &PanelData, frame: &Frame) -> String {
         let mut columns: BTreeMap<i64, Vec<f64>> = BTreeMap::new();
         for (t, cumulative) in &counts {
             let key = t.div_euclid(column_ms) * column_ms;
-            let cells = columns.entry(key).or_insert_with(|| vec![0.0; bounds.len()]);
+            let cells = columns
+                .entry(key)
+                .or_insert_with(|| vec![0.0; bounds.len()]);
             for (cell, n) in cells.iter_mut().zip(decumulate(cumulative)) {
                 *cell += n;
             }
@@ -97,7 +117,10 @@ pub fn render(panel: &Panel, data: &PanelData, frame: &Frame) -> String {
         let row_px = (plot.bottom - plot.top) / bounds.len() as f64;
         let mut paths: Vec<String> = vec![String::new(); SHADES.len()];
         for (t, cells) in &columns {
-            let (x0, x1) = (plot.x(*t).max(plot.left), plot.x(t + column_ms).min(plot.right));
+            let (x0, x1) = (
+                plot.x(*t).max(plot.left),
+                plot.x(t + column_ms).min(plot.right),
+            );
             if x1 <= x0 {
                 continue;
             }
@@ -108,12 +131,22 @@ pub fn render(panel: &Panel, data: &PanelData, frame: &Frame) -> String {
                 // A square root scale, so small buckets still show.
                 let shade = ((n / max).sqrt() * (SHADES.len() - 1) as f64).round() as usize;
                 let y = plot.bottom - row_px * (i + 1) as f64;
-                let _ = write!(paths[shade], "M{x0:.1} {y:.1}h{:.1}v{:.1}h{:.1}z", x1 - x0, row_px - 1.0, x0 - x1);
+                let _ = write!(
+                    paths[shade],
+                    "M{x0:.1} {y:.1}h{:.1}v{:.1}h{:.1}z",
+                    x1 - x0,
+                    row_px - 1.0,
+                    x0 - x1
+                );
             }
         }
         let mut out = String::new();
         for (shade, d) in paths.iter().enumerate().filter(|(_, d)| !d.is_empty()) {
-            let _ = write!(out, r#"<path class="cells" d="{d}" fill="{}"/>"#, SHADES[shade]);
+            let _ = write!(
+                out,
+                r#"<path class="cells" d="{d}" fill="{}"/>"#,
+                SHADES[shade]
+            );
         }
         out
     });
@@ -141,15 +174,37 @@ mod tests {
                 name: le.to_string(),
                 labels: Labels::new(vec![("le".into(), le.to_string())]),
                 ref_id: "A".into(),
-                points: (0..100).map(|i| (i * 60_000, v * (1.0 + i as f64 / 100.0))).collect(),
+                points: (0..100)
+                    .map(|i| (i * 60_000, v * (1.0 + i as f64 / 100.0)))
+                    .collect(),
             })
             .collect();
-        let data = PanelData { series, step: 60_000, start: 0, end: 6_000_000, errors: vec![] };
-        let panel: Panel = serde_json::from_value(serde_json::json!({"type": "heatmap", "fieldConfig": {"defaults": {"unit": "s"}}})).unwrap();
+        let data = PanelData {
+            series,
+            step: 60_000,
+            start: 0,
+            end: 6_000_000,
+            errors: vec![],
+        };
+        let panel: Panel = serde_json::from_value(
+            serde_json::json!({"type": "heatmap", "fieldConfig": {"defaults": {"unit": "s"}}}),
+        )
+        .unwrap();
         let values = Default::default();
-        let frame = Frame { width: 600, height: 200, from: 0, to: 6_000_000, tz: viz::time::Tz::UTC, query: "", text_values: &values };
+        let frame = Frame {
+            width: 600,
+            height: 200,
+            from: 0,
+            to: 6_000_000,
+            tz: viz::time::Tz::UTC,
+            query: "",
+            text_values: &values,
+        };
         let html = render(&panel, &data, &frame);
-        assert!(html.contains("\n100 ms\n") && html.contains("\n500 ms\n") && html.contains("\n+Inf\n"), "{html}");
+        assert!(
+            html.contains("\n100 ms\n") && html.contains("\n500 ms\n") && html.contains("\n+Inf\n"),
+            "{html}"
+        );
         let paths = html.matches(r#"class="cells""#).count();
         assert!((1..=SHADES.len()).contains(&paths), "{paths}");
     }

@@ -5,10 +5,10 @@
 
 mod gauge;
 mod heatmap;
-pub mod svg;
-mod table;
 #[cfg(test)]
 mod panel_tests;
+pub mod svg;
+mod table;
 mod text;
 mod timeline;
 mod timeseries;
@@ -64,7 +64,10 @@ pub fn style<'a>(panel: &Panel, series: &'a [SeriesData]) -> Vec<Styled<'a>> {
             } else {
                 display_name(&field.display_name, s)
             };
-            let color = field.fixed_color.clone().unwrap_or_else(|| palette(i).to_string());
+            let color = field
+                .fixed_color
+                .clone()
+                .unwrap_or_else(|| palette(i).to_string());
             Styled {
                 series: s,
                 field,
@@ -83,7 +86,11 @@ fn display_name(template: &str, series: &SeriesData) -> String {
     while let Some(start) = out.find("${__field.labels.") {
         let rest = &out[start + "${__field.labels.".len()..];
         let Some(end) = rest.find('}') else { break };
-        let value = series.labels.get(&rest[..end]).unwrap_or_default().to_string();
+        let value = series
+            .labels
+            .get(&rest[..end])
+            .unwrap_or_default()
+            .to_string();
         out = format!("{}{value}{}", &out[..start], &rest[end + 1..]);
     }
     out
@@ -204,7 +211,9 @@ pub fn bounds<'a>(series: impl Iterator<Item = &'a [(i64, f64)]>) -> (f64, f64) 
     let (lo, hi) = series
         .flat_map(|s| s.iter().map(|p| p.1))
         .filter(|v| v.is_finite())
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
     if lo > hi {
         (0.0, 1.0)
     } else {
@@ -255,7 +264,10 @@ mod tests {
     fn tenants_combine_pointwise() {
         let a = [(0, 1.0), (10, 2.0)];
         let b = [(0, 3.0), (20, 4.0)];
-        assert_eq!(combine("sum", &[&a, &b]), vec![(0, 4.0), (10, 2.0), (20, 4.0)]);
+        assert_eq!(
+            combine("sum", &[&a, &b]),
+            vec![(0, 4.0), (10, 2.0), (20, 4.0)]
+        );
         assert_eq!(combine("mean", &[&a, &b])[0], (0, 2.0));
     }
 }

@@ -36,7 +36,11 @@ impl Plot {
     }
 
     pub fn y(&self, v: f64) -> f64 {
-        let span = if self.hi > self.lo { self.hi - self.lo } else { 1.0 };
+        let span = if self.hi > self.lo {
+            self.hi - self.lo
+        } else {
+            1.0
+        };
         let y = self.bottom - (v - self.lo) / span * (self.bottom - self.top);
         // Far outside values would make enormous coordinates; a little outside is clipped.
         y.clamp(self.top - 1000.0, self.bottom + 1000.0)
@@ -65,7 +69,9 @@ pub fn value_axis(
             (lo - lo.abs() * 0.1, hi + hi.abs() * 0.1)
         };
         lo = min.unwrap_or(lo);
-        hi = max.unwrap_or(hi).max(lo + f64::EPSILON.max(lo.abs() * 1e-9));
+        hi = max
+            .unwrap_or(hi)
+            .max(lo + f64::EPSILON.max(lo.abs() * 1e-9));
     }
     let (_, step) = units::value_ticks(lo, hi, max_ticks.max(2));
     if step > 0.0 && step.is_finite() {
@@ -128,7 +134,13 @@ pub struct TimeFrame<'a> {
 
 impl TimeFrame<'_> {
     /// A frame whose value axis is `rows` of categories (heatmap buckets, timeline series).
-    pub fn rows(width: u32, height: u32, (from, to): (i64, i64), tz: Tz, rows: Vec<String>) -> TimeFrame<'static> {
+    pub fn rows(
+        width: u32,
+        height: u32,
+        (from, to): (i64, i64),
+        tz: Tz,
+        rows: Vec<String>,
+    ) -> TimeFrame<'static> {
         TimeFrame {
             width,
             height,
@@ -160,8 +172,15 @@ impl TimeFrame<'_> {
                 .collect(),
         };
         let label_width = match &self.rows {
-            Some(rows) => rows.iter().map(|r| text_width(r)).fold(0.0, f64::max).min(width as f64 * 0.35),
-            None => labels.iter().map(|(_, l)| text_width(l)).fold(0.0, f64::max),
+            Some(rows) => rows
+                .iter()
+                .map(|r| text_width(r))
+                .fold(0.0, f64::max)
+                .min(width as f64 * 0.35),
+            None => labels
+                .iter()
+                .map(|(_, l)| text_width(l))
+                .fold(0.0, f64::max),
         };
         let plot = Plot {
             left: (label_width + 10.0).round(),
@@ -175,7 +194,14 @@ impl TimeFrame<'_> {
         };
         let times = viz::time::time_ticks(plot.from, plot.to, plot.width() as u32, 90, self.tz);
         let mut svg = String::new();
-        let drawn = draw_frame(&mut svg, (width, height), &plot, &labels, &times, self.rows.as_deref());
+        let drawn = draw_frame(
+            &mut svg,
+            (width, height),
+            &plot,
+            &labels,
+            &times,
+            self.rows.as_deref(),
+        );
         if let Err(error) = drawn {
             tracing::error!(error = %error, "A chart frame could not be drawn.");
             return (String::new(), plot);
@@ -200,9 +226,16 @@ fn draw_frame(
     let px = |v: f64| v.round() as i32;
     for (v, label) in values {
         let y = px(plot.y(*v));
-        root.draw(&PathElement::new(vec![(px(plot.left), y), (px(plot.right), y)], grid))?;
+        root.draw(&PathElement::new(
+            vec![(px(plot.left), y), (px(plot.right), y)],
+            grid,
+        ))?;
         let anchor = Pos::new(HPos::Right, VPos::Center);
-        root.draw(&Text::new(label.as_str(), (px(plot.left) - 6, y), label_style(anchor)))?;
+        root.draw(&Text::new(
+            label.as_str(),
+            (px(plot.left) - 6, y),
+            label_style(anchor),
+        ))?;
     }
     if let Some(rows) = rows {
         let row_height = (plot.bottom - plot.top) / rows.len().max(1) as f64;
@@ -210,16 +243,27 @@ fn draw_frame(
             let y = px(plot.top + row_height * (i as f64 + 0.5));
             let anchor = Pos::new(HPos::Right, VPos::Center);
             let text = ellipsis(row, ((plot.left - 10.0) / 6.3) as usize);
-            root.draw(&Text::new(text, (px(plot.left) - 6, y), label_style(anchor)))?;
+            root.draw(&Text::new(
+                text,
+                (px(plot.left) - 6, y),
+                label_style(anchor),
+            ))?;
         }
     }
     for tick in times {
         let x = px(plot.x(tick.ms));
         if rows.is_none() {
-            root.draw(&PathElement::new(vec![(x, px(plot.top)), (x, px(plot.bottom))], grid))?;
+            root.draw(&PathElement::new(
+                vec![(x, px(plot.top)), (x, px(plot.bottom))],
+                grid,
+            ))?;
         }
         let anchor = Pos::new(HPos::Center, VPos::Top);
-        root.draw(&Text::new(tick.label.as_str(), (x, px(plot.bottom) + 5), label_style(anchor)))?;
+        root.draw(&Text::new(
+            tick.label.as_str(),
+            (x, px(plot.bottom) + 5),
+            label_style(anchor),
+        ))?;
     }
     root.present()?;
     Ok(())
@@ -247,7 +291,11 @@ pub fn runs(points: &[(i64, f64)], gap: i64) -> Vec<&[(i64, f64)]> {
             if i > begin {
                 out.push(&points[begin..i]);
             }
-            begin = if i < points.len() && !points[i].1.is_finite() { i + 1 } else { i };
+            begin = if i < points.len() && !points[i].1.is_finite() {
+                i + 1
+            } else {
+                i
+            };
         }
     }
     out
@@ -258,7 +306,9 @@ pub fn runs(points: &[(i64, f64)], gap: i64) -> Vec<&[(i64, f64)]> {
 pub fn path_data(runs: &[Vec<(f64, f64)>]) -> String {
     let mut d = String::new();
     for run in runs {
-        let Some(&(x0, y0)) = run.first() else { continue };
+        let Some(&(x0, y0)) = run.first() else {
+            continue;
+        };
         let (mut cx, mut cy) = (round(x0), round(y0));
         let _ = write!(d, "M{}{}", num(cx), signed(cy));
         let mut any = false;
@@ -335,11 +385,20 @@ mod tests {
     #[test]
     fn paths_are_compact_and_break_at_gaps() {
         let d = path_data(&[
-            vec![(0.0, 10.0), (1.0, 10.0), (2.0, 8.0), (2.0, 12.0), (2.2, 12.1)],
+            vec![
+                (0.0, 10.0),
+                (1.0, 10.0),
+                (2.0, 8.0),
+                (2.0, 12.0),
+                (2.2, 12.1),
+            ],
             vec![(10.0, 5.0)],
         ]);
         assert_eq!(d, "M0 10h1l1-2v4M10 5h0");
-        assert_eq!(path_data(&[vec![(10.5, 0.5), (11.0, 0.0)]]), "M10.5 .5l.5-.5");
+        assert_eq!(
+            path_data(&[vec![(10.5, 0.5), (11.0, 0.0)]]),
+            "M10.5 .5l.5-.5"
+        );
         let points = [(0, 1.0), (10, 2.0), (30, 3.0), (40, f64::NAN), (50, 4.0)];
         let split = runs(&points, 10);
         assert_eq!(split, vec![&points[0..2], &points[2..3], &points[4..5]]);

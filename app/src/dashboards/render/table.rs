@@ -37,8 +37,16 @@ pub fn render(panel: &Panel, data: &PanelData, frame: &Frame) -> String {
     if data.series.is_empty() {
         return super::state("panel-state-empty", "No data");
     }
-    let names: BTreeSet<&str> = data.series.iter().flat_map(|s| s.labels.iter().map(|(n, _)| n)).collect();
-    let metric_names: BTreeSet<&str> = data.series.iter().filter_map(|s| s.labels.get("__name__")).collect();
+    let names: BTreeSet<&str> = data
+        .series
+        .iter()
+        .flat_map(|s| s.labels.iter().map(|(n, _)| n))
+        .collect();
+    let metric_names: BTreeSet<&str> = data
+        .series
+        .iter()
+        .filter_map(|s| s.labels.get("__name__"))
+        .collect();
     let label_columns: Vec<&str> = names
         .into_iter()
         .filter(|n| *n != "__name__" || metric_names.len() > 1)
@@ -59,7 +67,10 @@ pub fn render(panel: &Panel, data: &PanelData, frame: &Frame) -> String {
     // One row per label set; each query's latest value in its column.
     let mut rows: Vec<Row> = Vec::new();
     for s in &data.series {
-        let labels: Vec<String> = label_columns.iter().map(|n| s.labels.get(n).unwrap_or("").to_string()).collect();
+        let labels: Vec<String> = label_columns
+            .iter()
+            .map(|n| s.labels.get(n).unwrap_or("").to_string())
+            .collect();
         let column = refs.iter().position(|r| *r == s.ref_id).unwrap_or(0);
         let value = s.points.last().map(|p| p.1);
         match rows.iter_mut().find(|r| r.labels == labels) {
@@ -72,7 +83,9 @@ pub fn render(panel: &Panel, data: &PanelData, frame: &Frame) -> String {
         }
     }
     let request = Request::parse(frame.query);
-    let sort = request.get(&format!("sort-{}", panel.id)).map(str::to_string);
+    let sort = request
+        .get(&format!("sort-{}", panel.id))
+        .map(str::to_string);
     let (sort_column, desc) = match &sort {
         Some(s) => (s.trim_start_matches('-').to_string(), s.starts_with('-')),
         None => (String::new(), false),
@@ -81,7 +94,9 @@ pub fn render(panel: &Panel, data: &PanelData, frame: &Frame) -> String {
         rows.sort_by(|a, b| a.labels[i].cmp(&b.labels[i]));
     } else if let Some(i) = value_columns.iter().position(|c| *c == sort_column) {
         rows.sort_by(|a, b| {
-            a.values[i].unwrap_or(f64::NEG_INFINITY).total_cmp(&b.values[i].unwrap_or(f64::NEG_INFINITY))
+            a.values[i]
+                .unwrap_or(f64::NEG_INFINITY)
+                .total_cmp(&b.values[i].unwrap_or(f64::NEG_INFINITY))
         });
     }
     if desc {
@@ -90,7 +105,14 @@ pub fn render(panel: &Panel, data: &PanelData, frame: &Frame) -> String {
     let fields: Vec<Field> = value_columns
         .iter()
         .zip(&refs)
-        .map(|(name, r)| Field::resolve(&panel.field_config.defaults, &panel.field_config.overrides, name, r))
+        .map(|(name, r)| {
+            Field::resolve(
+                &panel.field_config.defaults,
+                &panel.field_config.overrides,
+                name,
+                r,
+            )
+        })
         .collect();
     let cell_type = panel
         .field_config
@@ -99,10 +121,20 @@ pub fn render(panel: &Panel, data: &PanelData, frame: &Frame) -> String {
         .get("cellOptions")
         .and_then(|c| c.get("type"))
         .and_then(|t| t.as_str())
-        .or_else(|| panel.field_config.defaults.custom.get("displayMode").and_then(|t| t.as_str()))
+        .or_else(|| {
+            panel
+                .field_config
+                .defaults
+                .custom
+                .get("displayMode")
+                .and_then(|t| t.as_str())
+        })
         .unwrap_or("auto");
     let mut out = String::from(r#"<div class="table-wrap"><table class="panel-table"><thead><tr>"#);
-    let columns = label_columns.iter().map(|c| (c.to_string(), false)).chain(value_columns.iter().map(|c| (c.clone(), true)));
+    let columns = label_columns
+        .iter()
+        .map(|c| (c.to_string(), false))
+        .chain(value_columns.iter().map(|c| (c.clone(), true)));
     for (column, numeric) in columns {
         let active = column == sort_column;
         let next_desc = active && !desc;
@@ -128,7 +160,9 @@ pub fn render(panel: &Panel, data: &PanelData, frame: &Frame) -> String {
         for (value, field) in row.values.iter().zip(&fields) {
             let shown = field.display(*value, (0.0, 100.0), "currentColor");
             let style = match cell_type {
-                "color-text" | "color-text-advanced" => format!(r#" style="color:{}""#, esc(&shown.color)),
+                "color-text" | "color-text-advanced" => {
+                    format!(r#" style="color:{}""#, esc(&shown.color))
+                }
                 "color-background" | "color-background-solid" => {
                     format!(r#" style="background:{};color:#fff""#, esc(&shown.color))
                 }
@@ -160,14 +194,34 @@ mod tests {
                 points: vec![(0, *v)],
             })
             .collect();
-        let data = PanelData { series, ..PanelData::default() };
+        let data = PanelData {
+            series,
+            ..PanelData::default()
+        };
         let panel: Panel = serde_json::from_value(serde_json::json!({"id": 7, "type": "table", "fieldConfig": {"defaults": {"unit": "reqps"}}})).unwrap();
         let values = Default::default();
-        let frame = |query| Frame { width: 400, height: 200, from: 0, to: 1, tz: viz::time::Tz::UTC, query, text_values: &values };
+        let frame = |query| Frame {
+            width: 400,
+            height: 200,
+            from: 0,
+            to: 1,
+            tz: viz::time::Tz::UTC,
+            query,
+            text_values: &values,
+        };
         let html = render(&panel, &data, &frame("from=now-1h&sort-7=-Value"));
-        let order: Vec<usize> = ["/a", "/c", "/b"].iter().map(|e| html.find(&format!("<td>{e}</td>")).unwrap()).collect();
-        assert!(order.windows(2).all(|w| w[0] < w[1]), "descending by value: {html}");
-        assert!(html.contains(r#"href="?from=now-1h&amp;sort-7=Value""#), "the next click sorts ascending: {html}");
+        let order: Vec<usize> = ["/a", "/c", "/b"]
+            .iter()
+            .map(|e| html.find(&format!("<td>{e}</td>")).unwrap())
+            .collect();
+        assert!(
+            order.windows(2).all(|w| w[0] < w[1]),
+            "descending by value: {html}"
+        );
+        assert!(
+            html.contains(r#"href="?from=now-1h&amp;sort-7=Value""#),
+            "the next click sorts ascending: {html}"
+        );
         assert!(html.contains("req/s"), "values in the panel's unit: {html}");
     }
 }

@@ -10,7 +10,11 @@ fn fill(content: &str, frame: &Frame) -> String {
     let mut out = content.to_string();
     for (name, value) in frame.text_values.iter().rev() {
         let text = value.values.join(", ");
-        for reference in [format!("${{{name}}}"), format!("[[{name}]]"), format!("${name}")] {
+        for reference in [
+            format!("${{{name}}}"),
+            format!("[[{name}]]"),
+            format!("${name}"),
+        ] {
             out = out.replace(&reference, &text);
         }
     }
@@ -53,10 +57,21 @@ mod tests {
             "content": "# Hello $tenant\n\n* one\n\n<script>alert(1)</script><a href=\"javascript:x\" onclick=\"y\">link</a>"}})).unwrap();
         let mut values = Values::new();
         values.insert("tenant".into(), Value::single("acme"));
-        let frame = Frame { width: 100, height: 100, from: 0, to: 1, tz: viz::time::Tz::UTC, query: "", text_values: &values };
+        let frame = Frame {
+            width: 100,
+            height: 100,
+            from: 0,
+            to: 1,
+            tz: viz::time::Tz::UTC,
+            query: "",
+            text_values: &values,
+        };
         let html = render(&panel, &frame);
         assert!(html.contains("<h1>Hello acme</h1>"), "{html}");
         assert!(html.contains("<li>one</li>"));
-        assert!(!html.contains("<script") && !html.contains("javascript:") && !html.contains("onclick"), "{html}");
+        assert!(
+            !html.contains("<script") && !html.contains("javascript:") && !html.contains("onclick"),
+            "{html}"
+        );
     }
 }

@@ -7,9 +7,9 @@ use std::fmt::Write;
 use viz::model::Panel;
 
 use super::{
-    more_note, series_cap,
+    more_note, series_cap, style,
     svg::{chart, esc, TimeFrame},
-    style, Frame,
+    Frame,
 };
 use crate::dashboards::run::PanelData;
 
@@ -84,7 +84,9 @@ mod tests {
 
     #[test]
     fn equal_states_merge_into_one_bar() {
-        let points: Vec<(i64, f64)> = (0..10).map(|i| (i * 60_000, if (4..6).contains(&i) { 0.0 } else { 1.0 })).collect();
+        let points: Vec<(i64, f64)> = (0..10)
+            .map(|i| (i * 60_000, if (4..6).contains(&i) { 0.0 } else { 1.0 }))
+            .collect();
         let data = PanelData {
             series: vec![SeriesData {
                 name: "api-1:8080".into(),
@@ -98,9 +100,21 @@ mod tests {
         let panel: Panel = serde_json::from_value(serde_json::json!({"type": "state-timeline", "fieldConfig": {"defaults": {
             "mappings": [{"type": "value", "options": {"1": {"text": "UP", "color": "green"}, "0": {"text": "DOWN", "color": "red"}}}]}}})).unwrap();
         let values = Default::default();
-        let frame = Frame { width: 800, height: 120, from: 0, to: 600_000, tz: viz::time::Tz::UTC, query: "", text_values: &values };
+        let frame = Frame {
+            width: 800,
+            height: 120,
+            from: 0,
+            to: 600_000,
+            tz: viz::time::Tz::UTC,
+            query: "",
+            text_values: &values,
+        };
         let html = render(&panel, &data, &frame);
-        assert_eq!(html.matches(r#"class="state""#).count(), 3, "UP, DOWN, UP: {html}");
+        assert_eq!(
+            html.matches(r#"class="state""#).count(),
+            3,
+            "UP, DOWN, UP: {html}"
+        );
         assert!(html.contains(">DOWN</text>") && html.contains("\napi-1:8080\n"));
     }
 }

@@ -7,9 +7,9 @@ use serde_json::Value;
 use viz::{fields::css_color, m4::m4, model::Panel, units};
 
 use super::{
-    bounds, more_note, reduce, reducer_name, series_cap,
+    bounds, more_note, reduce, reducer_name, series_cap, style,
     svg::{chart, esc, path_data, runs, Plot, TimeFrame},
-    style, Frame, Styled,
+    Frame, Styled,
 };
 use crate::dashboards::run::PanelData;
 
@@ -33,7 +33,8 @@ impl Look {
                 .unwrap_or(default)
                 .to_string()
         };
-        let number = |key: &str, default: f64| custom.get(key).and_then(Value::as_f64).unwrap_or(default);
+        let number =
+            |key: &str, default: f64| custom.get(key).and_then(Value::as_f64).unwrap_or(default);
         let nested = |key: &str| {
             custom
                 .get(key)
@@ -58,9 +59,11 @@ impl Look {
     }
 }
 
+type Points = Vec<(i64, f64)>;
+
 /// Each series' drawn points: stacked on the ones before it when the panel stacks, as
 /// fractions of the total when it stacks by percent. Answers (top, base) point lists.
-fn stack(series: &[Styled], look: &Look) -> Vec<(Vec<(i64, f64)>, Vec<(i64, f64)>)> {
+fn stack(series: &[Styled], look: &Look) -> Vec<(Points, Points)> {
     if !look.stacked() {
         return series
             .iter()
@@ -143,13 +146,21 @@ fn collapse(px: &[(f64, f64)]) -> Vec<(f64, f64)> {
     let mut start = 0;
     while start < px.len() {
         let column = px[start].0.floor();
-        let end = start + px[start..].iter().take_while(|p| p.0.floor() == column).count();
+        let end = start
+            + px[start..]
+                .iter()
+                .take_while(|p| p.0.floor() == column)
+                .count();
         let group = &px[start..end];
         let (first, last) = (group[0], group[group.len() - 1]);
         let lo = group.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
         let hi = group.iter().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max);
         out.push(first);
-        let (near, far) = if (last.1 - hi).abs() < (last.1 - lo).abs() { (lo, hi) } else { (hi, lo) };
+        let (near, far) = if (last.1 - hi).abs() < (last.1 - lo).abs() {
+            (lo, hi)
+        } else {
+            (hi, lo)
+        };
         for y in [near, far] {
             if out.last().is_some_and(|p: &(f64, f64)| p.1 != y) {
                 out.push((last.0, y));
@@ -165,7 +176,9 @@ fn collapse(px: &[(f64, f64)]) -> Vec<(f64, f64)> {
 fn area(top: &[Vec<(f64, f64)>], base: Option<&[Vec<(f64, f64)>]>, zero: f64) -> String {
     let mut d = String::new();
     for (i, run) in top.iter().enumerate() {
-        let (Some(first), Some(last)) = (run.first(), run.last()) else { continue };
+        let (Some(first), Some(last)) = (run.first(), run.last()) else {
+            continue;
+        };
         let mut outline = run.clone();
         match base.and_then(|b| b.get(i)).filter(|b| !b.is_empty()) {
             Some(under) => outline.extend(under.iter().rev()),
@@ -222,7 +235,11 @@ fn thresholds_svg(panel: &Panel, look: &Look, plot: &Plot) -> String {
         let line = look.thresholds.contains("line") || look.thresholds.contains("dashed");
         if let (true, Some(v)) = (line, step.value) {
             if v >= plot.lo && v <= plot.hi {
-                let dash = if look.thresholds.contains("dashed") { r#" stroke-dasharray="6 4""# } else { "" };
+                let dash = if look.thresholds.contains("dashed") {
+                    r#" stroke-dasharray="6 4""#
+                } else {
+                    ""
+                };
                 let _ = write!(
                     out,
                     r#"<path class="threshold" d="M{:.1} {:.1}H{:.1}" stroke="{color}" stroke-width="1.5"{dash}/>"#,
@@ -239,8 +256,14 @@ fn thresholds_svg(panel: &Panel, look: &Look, plot: &Plot) -> String {
 /// The legend as a list or a table, with the calculations the panel asks for.
 fn legend(panel: &Panel, series: &[Styled]) -> String {
     let options = panel.option("legend");
-    let mode = options.get("displayMode").and_then(Value::as_str).unwrap_or("list");
-    let shown = options.get("showLegend").and_then(Value::as_bool).unwrap_or(true);
+    let mode = options
+        .get("displayMode")
+        .and_then(Value::as_str)
+        .unwrap_or("list");
+    let shown = options
+        .get("showLegend")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
     if !shown || mode == "hidden" || series.is_empty() {
         return String::new();
     }
@@ -254,10 +277,16 @@ fn legend(panel: &Panel, series: &[Styled]) -> String {
             .map(|v| units::format(&s.field.unit, v, s.field.decimals).to_string())
             .unwrap_or_else(|| "—".into())
     };
-    let placement = options.get("placement").and_then(Value::as_str).unwrap_or("bottom");
+    let placement = options
+        .get("placement")
+        .and_then(Value::as_str)
+        .unwrap_or("bottom");
     let mut out = String::new();
     if mode == "table" {
-        let _ = write!(out, r#"<div class="legend-wrap legend-{placement}"><table class="legend-table"><thead><tr><th>Name</th>"#);
+        let _ = write!(
+            out,
+            r#"<div class="legend-wrap legend-{placement}"><table class="legend-table"><thead><tr><th>Name</th>"#
+        );
         for calc in &calcs {
             let _ = write!(out, r#"<th class="num">{}</th>"#, esc(reducer_name(calc)));
         }
@@ -302,9 +331,18 @@ fn legend(panel: &Panel, series: &[Styled]) -> String {
 /// The legend's height in pixels, about, so the chart takes the rest.
 fn legend_height(panel: &Panel, series: &[Styled], width: u32) -> u32 {
     let options = panel.option("legend");
-    let mode = options.get("displayMode").and_then(Value::as_str).unwrap_or("list");
-    let shown = options.get("showLegend").and_then(Value::as_bool).unwrap_or(true);
-    let placement = options.get("placement").and_then(Value::as_str).unwrap_or("bottom");
+    let mode = options
+        .get("displayMode")
+        .and_then(Value::as_str)
+        .unwrap_or("list");
+    let shown = options
+        .get("showLegend")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
+    let placement = options
+        .get("placement")
+        .and_then(Value::as_str)
+        .unwrap_or("bottom");
     if !shown || mode == "hidden" || series.is_empty() || placement == "right" {
         return 0;
     }
@@ -337,13 +375,25 @@ pub fn render(panel: &Panel, data: &PanelData, frame: &Frame) -> String {
     let shown = &all[..all.len().min(cap)];
     let look = Look::of(&panel.field_config.defaults.custom);
     let stacked = stack(shown, &look);
-    let right_legend = panel.option("legend").get("placement").and_then(Value::as_str) == Some("right");
-    let chart_width = if right_legend { frame.width * 7 / 10 } else { frame.width };
+    let right_legend = panel
+        .option("legend")
+        .get("placement")
+        .and_then(Value::as_str)
+        == Some("right");
+    let chart_width = if right_legend {
+        frame.width * 7 / 10
+    } else {
+        frame.width
+    };
     let legend_px = legend_height(panel, shown, frame.width).min(frame.height / 2);
     let note = more_note(all.len(), shown.len());
     let note_px = if note.is_empty() { 0 } else { 18 };
     let defaults = &panel.field_config.defaults;
-    let unit = if look.stacking == "percent" { "percentunit" } else { defaults.unit.as_str() };
+    let unit = if look.stacking == "percent" {
+        "percentunit"
+    } else {
+        defaults.unit.as_str()
+    };
     let (mut lo, mut hi) = bounds(stacked.iter().map(|(top, _)| top.as_slice()));
     if look.style == "bars" || look.stacked() || look.fill > 0.0 {
         (lo, hi) = (lo.min(0.0), hi.max(0.0));
@@ -358,8 +408,16 @@ pub fn render(panel: &Panel, data: &PanelData, frame: &Frame) -> String {
         unit,
         lo,
         hi,
-        min: defaults.min.or(defaults.custom.get("axisSoftMin").and_then(Value::as_f64).filter(|m| *m <= lo)),
-        max: defaults.max.or(defaults.custom.get("axisSoftMax").and_then(Value::as_f64).filter(|m| *m >= hi)),
+        min: defaults.min.or(defaults
+            .custom
+            .get("axisSoftMin")
+            .and_then(Value::as_f64)
+            .filter(|m| *m <= lo)),
+        max: defaults.max.or(defaults
+            .custom
+            .get("axisSoftMax")
+            .and_then(Value::as_f64)
+            .filter(|m| *m >= hi)),
         rows: None,
     };
     let (svg, plot) = time_frame.draw(|plot| {
@@ -409,7 +467,11 @@ pub fn render(panel: &Panel, data: &PanelData, frame: &Frame) -> String {
     });
     let chart = chart(&svg, &plot, chart_width);
     let legend = legend(panel, shown);
-    let class = if right_legend { "ts legend-right" } else { "ts" };
+    let class = if right_legend {
+        "ts legend-right"
+    } else {
+        "ts"
+    };
     format!(r#"<div class="{class}">{chart}{legend}</div>{note}"#)
 }
 
@@ -469,24 +531,50 @@ mod tests {
                 step: 1000,
                 ..PanelData::default()
             };
-            let p = panel(serde_json::json!({"type": "timeseries", "fieldConfig": {"defaults": {"unit": "s",
-                "custom": {"fillOpacity": 20, "stacking": {"mode": "normal"}}}}}));
+            let p = panel(
+                serde_json::json!({"type": "timeseries", "fieldConfig": {"defaults": {"unit": "s",
+                "custom": {"fillOpacity": 20, "stacking": {"mode": "normal"}}}}}),
+            );
             let mut frame = frame(&values);
             frame.to = points as i64 * 1000;
             let html = render(&p, &data, &frame);
             let svg = &html[html.find("<svg").unwrap()..html.find("</svg>").unwrap() + 6];
-            assert_eq!(svg.matches(r#"class="series""#).count(), 1, "{points} points");
-            eprintln!("{points} points of noise, filled, 1,000 px: {} bytes", svg.len());
-            assert!(svg.len() <= 30 * 1024, "{points} points: {} bytes", svg.len());
+            assert_eq!(
+                svg.matches(r#"class="series""#).count(),
+                1,
+                "{points} points"
+            );
+            eprintln!(
+                "{points} points of noise, filled, 1,000 px: {} bytes",
+                svg.len()
+            );
+            assert!(
+                svg.len() <= 30 * 1024,
+                "{points} points: {} bytes",
+                svg.len()
+            );
         }
     }
 
     #[test]
     fn a_column_is_entered_then_one_stroke_over_its_range() {
-        let px = [(9.0, 2.0), (10.2, 5.0), (10.4, 1.0), (10.6, 9.0), (10.8, 4.0), (12.0, 3.0)];
+        let px = [
+            (9.0, 2.0),
+            (10.2, 5.0),
+            (10.4, 1.0),
+            (10.6, 9.0),
+            (10.8, 4.0),
+            (12.0, 3.0),
+        ];
         assert_eq!(
             collapse(&px),
-            vec![(9.0, 2.0), (10.2, 5.0), (10.8, 9.0), (10.8, 1.0), (12.0, 3.0)],
+            vec![
+                (9.0, 2.0),
+                (10.2, 5.0),
+                (10.8, 9.0),
+                (10.8, 1.0),
+                (12.0, 3.0)
+            ],
             "covers 1..9, ends nearer the column's last value (4)"
         );
     }
@@ -499,7 +587,11 @@ mod tests {
             step: 1000,
             ..PanelData::default()
         };
-        let html = render(&panel(serde_json::json!({"type": "timeseries"})), &data, &frame(&values));
+        let html = render(
+            &panel(serde_json::json!({"type": "timeseries"})),
+            &data,
+            &frame(&values),
+        );
         assert_eq!(html.matches(r#"class="series""#).count(), 20);
         assert!(html.contains("5 more series not shown"));
     }
@@ -507,13 +599,22 @@ mod tests {
     #[test]
     fn stacking_adds_up_and_percent_divides() {
         let values = Default::default();
-        let data = PanelData { series: series(2, 3), step: 1000, ..PanelData::default() };
-        let p = panel(serde_json::json!({"type": "timeseries", "fieldConfig": {"defaults": {"custom": {"stacking": {"mode": "percent"}}}}}));
+        let data = PanelData {
+            series: series(2, 3),
+            step: 1000,
+            ..PanelData::default()
+        };
+        let p = panel(
+            serde_json::json!({"type": "timeseries", "fieldConfig": {"defaults": {"custom": {"stacking": {"mode": "percent"}}}}}),
+        );
         let styled = style(&p, &data.series);
         let look = Look::of(&p.field_config.defaults.custom);
         let stacked = stack(&styled, &look);
         let last = &stacked[1].0;
-        assert!(last.iter().all(|(_, v)| (*v - 1.0).abs() < 1e-9), "{last:?}");
+        assert!(
+            last.iter().all(|(_, v)| (*v - 1.0).abs() < 1e-9),
+            "{last:?}"
+        );
         let _ = frame(&values);
     }
 }

@@ -38,7 +38,8 @@ pub async fn get(
     Path(uid): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let stored = repo::get(&scope, &state.pool, &uid).await?;
-    let mut model = serde_json::to_value(&stored.model).map_err(|_| app::error::AppError::Internal)?;
+    let mut model =
+        serde_json::to_value(&stored.model).map_err(|_| app::error::AppError::Internal)?;
     if let Some(object) = model.as_object_mut() {
         object.insert("version".into(), stored.record.version.into());
     }

@@ -51,8 +51,9 @@ pub async fn login(
     finish("login", result)
 }
 
+/// Signs out and answers where to go: the login page.
 #[server(prefix = "/rpc", endpoint = "logout")]
-pub async fn logout(csrf: String) -> Result<(), AppError> {
+pub async fn logout(csrf: String) -> Result<String, AppError> {
     use crate::ssr::server_fns::{
         app_state, finish, is_plain_form_post, mutation_scope, request_meta, session,
     };
@@ -62,7 +63,7 @@ pub async fn logout(csrf: String) -> Result<(), AppError> {
         if is_plain_form_post() {
             leptos_axum::redirect("/login");
         }
-        Ok(())
+        Ok("/login".to_string())
     }
     .await;
     finish("logout", result)

@@ -82,14 +82,6 @@ pub fn LoginPage() -> impl IntoView {
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_default();
 
-    // With JavaScript the server answers the path to continue to; load it as a new page so the
-    // shell reads the new session.
-    Effect::new(move |_| {
-        if let Some(Ok(path)) = action.value().get() {
-            let _ = window().location().set_href(&path);
-        }
-    });
-
     view! {
         <Title text="Sign in"/>
         <section class="login">
@@ -108,24 +100,18 @@ pub fn LoginPage() -> impl IntoView {
                         <FieldError error field="password"/>
                     </label>
                     <FormError error fields=&["email", "password"]/>
-                    <button type="submit" class="button primary" disabled=move || action.pending().get()>
-                        {move || if action.pending().get() { "Signing in…" } else { "Sign in" }}
-                    </button>
+                    <button type="submit" class="button primary">"Sign in"</button>
                 </ActionForm>
             </div>
         </section>
     }
 }
 
-/// The sign-out button in the header: a form, so it works without JavaScript too.
+/// The sign-out button in the header: a form, so it works without JavaScript too (the form
+/// enhancer follows the path the server function answers).
 #[component]
 pub fn LogoutButton(csrf_token: String) -> impl IntoView {
     let action = ServerAction::<Logout>::new();
-    Effect::new(move |_| {
-        if let Some(Ok(())) = action.value().get() {
-            let _ = window().location().set_href("/login");
-        }
-    });
     view! {
         <ActionForm action attr:class="logout">
             <input type="hidden" name="csrf" value=csrf_token/>

@@ -90,9 +90,6 @@ pub fn TenantsPage() -> impl IntoView {
                 <button type="submit" class="button primary">"Create tenant"</button>
             </ActionForm>
             <FormError error=create_error fields=&["name"]/>
-            <Show when=move || matches!(create.value().get(), Some(Ok(_)))>
-                <p class="callout callout-ok">"Tenant created."</p>
-            </Show>
         </section>
         <FormError error=rename_error fields=&[]/>
         <FormError error=active_error fields=&[]/>

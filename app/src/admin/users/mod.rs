@@ -280,7 +280,6 @@ pub fn UsersPage() -> impl IntoView {
                             <div class="actions"><button type="submit" class="button primary">"Create user"</button></div>
                         </ActionForm>
                         <FormError error=create_error fields=create_fields/>
-                        <Show when=move || matches!(create.value().get(), Some(Ok(_)))><p class="callout callout-ok">"User created."</p></Show>
                     </section>
                     <FormError error=update_error fields=&[]/>
                     <FormError error=reset_error fields=&[]/>

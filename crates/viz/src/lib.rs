@@ -5,6 +5,7 @@
 //! server draws with it; the browser gets what it shows already formatted.
 
 pub mod fields;
+pub mod import;
 pub mod m4;
 pub mod model;
 #[cfg(feature = "tz")]

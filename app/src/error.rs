@@ -20,6 +20,10 @@ pub enum AppError {
     Invalid { field: String, message: String },
     #[error("{0}")]
     TooManyRequests(String),
+    /// The change meets a newer state than the one it was made from (another save, an existing
+    /// uid); the message says whose and when.
+    #[error("{0}")]
+    Conflict(String),
     #[error("something went wrong on the server; it has been logged")]
     Internal,
     /// The request itself could not be decoded or sent.
@@ -42,6 +46,7 @@ impl AppError {
             AppError::Forbidden => 403,
             AppError::NotFound => 404,
             AppError::Invalid { .. } => 422,
+            AppError::Conflict(_) => 409,
             AppError::TooManyRequests(_) => 429,
             AppError::Request(_) => 400,
             AppError::Internal => 500,

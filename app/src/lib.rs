@@ -30,7 +30,9 @@ use admin::{
 use audit::AuditRoute;
 use auth::{get_current_user, Landing, LoginPage, RequireRole, UserResource};
 use components::{enhance::FormEnhancer, AppHeader, NotFound};
-use dashboards::{DashboardRoute, DashboardsRoute};
+use dashboards::{
+    editor::NewDashboardRoute, DashboardImportRoute, DashboardRoute, DashboardsRoute,
+};
 use explore::ExploreRoute;
 use health::StatusPage;
 use scrape::ScrapeJobsPage;
@@ -77,6 +79,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=Landing ssr=SsrMode::Async/>
                     <Route path=path!("status") view=|| view! { <RequireRole><StatusPage/></RequireRole> } ssr=SsrMode::Async/>
                     <Route path=path!("dashboards") view=DashboardsRoute ssr=SsrMode::Async/>
+                    <Route path=path!("dashboards/import") view=DashboardImportRoute ssr=SsrMode::Async/>
+                    <Route path=path!("dashboard/new") view=NewDashboardRoute ssr=SsrMode::Async/>
                     <Route path=path!("d/:uid") view=DashboardRoute ssr=SsrMode::Async/>
                     <Route path=path!("d/:uid/:slug") view=DashboardRoute ssr=SsrMode::Async/>
                     <Route path=path!("login") view=LoginPage ssr=SsrMode::Async/>

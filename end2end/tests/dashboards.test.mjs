@@ -1,7 +1,8 @@
 // Dashboards in the browser: each role lands on its dashboard with charts drawn on the server;
 // the time range, refresh and variables redraw the panels in place; the hover crosshair shows
 // values in every time panel; a panel's data downloads as CSV; a tenant sees only its own data;
-// phones get one panel a row and no sideways scroll; without JavaScript it all still works.
+// phones get one panel a row and no sideways scroll; without JavaScript it all still works; an
+// editor imports a Grafana dashboard through the upload form and reads what was not carried over.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -211,5 +212,51 @@ describe('dashboards', () => {
     await page.goto(`${suite.server.baseUrl}/dashboards?tag=agents`);
     assert.deepEqual((await uids()).sort(), ['acme-agents', 'globex-agents', 'initech-agents']);
     await close();
+  });
+
+  test('an editor imports a Grafana dashboard file and reads the report', async () => {
+    const { page, problems, close } = await openPage(suite.browser, { viewport: { width: 1280, height: 900 } });
+    await login(page, suite.server.baseUrl, USERS.editor);
+    await page.goto(`${suite.server.baseUrl}/dashboards`);
+    await Promise.all([page.waitForURL(/\/dashboards\/import$/), page.click('#import-dashboard')]);
+
+    // A syntax error comes back beside the form, naming its line and column.
+    await page.fill('#import-form textarea[name=json]', '{"title": "Broken",\n  "panels": [}');
+    await Promise.all([page.waitForURL(/error=/), page.click('#import-form button[type=submit]')]);
+    assert.match(await page.locator('#import-error').textContent(), /line 2, column 14/);
+
+    // dockprom's Docker Containers: schema 12, rows[] of graph and singlestat panels, no uid.
+    const file = new URL('../../crates/viz/tests/dashboards/dockprom/docker_containers.json', import.meta.url).pathname;
+    await page.setInputFiles('#import-form input[name=file]', file);
+    await Promise.all([page.waitForURL(/\/dashboards\/import\?done/), page.click('#import-form button[type=submit]')]);
+    const report = page.locator('#import-report');
+    assert.match(await report.locator('h2').textContent(), /Imported: Docker Containers/);
+    const panels = Number((await report.locator('p.muted').textContent()).match(/^(\d+) panels/)[1]);
+    assert.ok(panels >= 8, `${panels} panels`);
+    const noted = await report.locator('.report-panels tbody tr').count();
+    await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-import-report.png'), fullPage: true });
+    // The report is shown once; reloading the page shows the bare form.
+    await page.reload();
+    assert.equal(await page.locator('#import-report').count(), 0);
+
+    // The dashboard is acme's: in the list, drawn, and each panel's notes are under it.
+    await page.goto(`${suite.server.baseUrl}/dashboards?query=docker`);
+    const row = page.locator('#dashboards tbody tr');
+    assert.equal(await row.count(), 1);
+    await Promise.all([page.waitForURL(/\/d\//), row.locator('a').first().click()]);
+    assert.equal(await page.locator('.dash-title h1').textContent(), 'Docker Containers');
+    assert.equal(await page.locator('.panel').count(), panels);
+    assert.equal(await page.locator('.panel:has(.panel-unsupported)').count(), noted);
+    await live(page);
+    await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-imported.png'), fullPage: true });
+    assert.deepEqual(problems, []);
+    await close();
+
+    // A viewer may not import: no button, and the page is refused.
+    const viewer = await openPage(suite.browser, { viewport: { width: 1280, height: 900 } });
+    await login(viewer.page, suite.server.baseUrl, USERS.viewer);
+    await viewer.page.goto(`${suite.server.baseUrl}/dashboards`);
+    assert.equal(await viewer.page.locator('#import-dashboard').count(), 0);
+    await viewer.close();
   });
 });

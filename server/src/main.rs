@@ -135,6 +135,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .map(|()| ExitCode::SUCCESS)
         }
         Command::Bench {
+            command: BenchCommand::Import { file, hours, runs },
+        } => {
+            let options = server::bench::import::Options { file, hours, runs };
+            server::bench::import::run(&settings, &pool, options)
+                .await
+                .map(|()| ExitCode::SUCCESS)
+        }
+        Command::Bench {
             command:
                 BenchCommand::Login {
                     seconds,

@@ -106,6 +106,22 @@ pub enum BenchCommand {
         #[arg(long, default_value = "/usr/bin/promtool")]
         promtool: String,
     },
+    /// Grafana's Node Exporter Full imported into a tenant with node-exporter-like data: the
+    /// import's time, and its whole server-rendered page with every row expanded (p50/p95).
+    Import {
+        /// The Grafana dashboard to import.
+        #[arg(
+            long,
+            default_value = "crates/viz/tests/dashboards/rfmoz/node-exporter-full.json"
+        )]
+        file: std::path::PathBuf,
+        /// Hours of samples (15 s apart, ending now).
+        #[arg(long, default_value_t = 6)]
+        hours: u32,
+        /// Imports and page loads.
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+    },
     /// The Executive dashboard's server-rendered page over ~100 series, against Debian's
     /// Prometheus answering the same panel queries: p50/p95 of each and the ratio.
     Dashboards {
@@ -219,6 +235,17 @@ pub struct Settings {
     #[arg(long, env = "MERIDIAN_USAGE_ACCOUNTING", value_parser = BoolishValueParser::new(), default_value = "true",
           action = clap::ArgAction::Set, global = true)]
     pub usage_accounting: bool,
+
+    /// A folder of Grafana dashboard JSON to provision: one subfolder per tenant name, `_global`
+    /// for global dashboards; read at start and again when a file changes.
+    #[arg(long, env = "MERIDIAN_DASHBOARDS_DIR", global = true)]
+    pub dashboards_dir: Option<PathBuf>,
+
+    /// Let the UI save changes to dashboards provisioned from files (the next change of the file
+    /// overwrites them); without it such a save is refused and a copy can be saved instead.
+    #[arg(long, env = "MERIDIAN_DASHBOARDS_ALLOW_UI_UPDATES", value_parser = BoolishValueParser::new(),
+          default_value = "false", action = clap::ArgAction::Set, global = true)]
+    pub dashboards_allow_ui_updates: bool,
 
     /// Days of samples a tenant keeps unless its own limit says otherwise.
     #[arg(long, env = "MERIDIAN_RETENTION_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..), global = true)]

@@ -17,6 +17,7 @@ use tower_http::compression::CompressionLayer;
 use tower_sessions::{ExpiredDeletion, SessionManagerLayer};
 use tower_sessions_sqlx_store::PostgresStore;
 
+use app::dashboards::files::DashboardFiles;
 use app::{
     shell,
     ssr::{
@@ -32,7 +33,7 @@ use crate::{
     health,
     observability::{correlation, http_metrics, self_metrics},
     settings::Settings,
-    web::{audit_export, csrf, panel_export, rpc_status, sessions},
+    web::{audit_export, csrf, dashboard_import, panel_export, rpc_status, sessions},
 };
 
 pub struct Application {
@@ -57,6 +58,7 @@ impl Application {
         )
         .await
         .context("provisioning the built-in dashboards")?;
+        watch_dashboard_files(&state).await?;
         if settings.demo {
             let tenants = crate::demo::seed(&state)
                 .await
@@ -198,6 +200,20 @@ pub fn store_config(settings: &Settings, writer_id: uuid::Uuid) -> StoreConfig {
     config
 }
 
+/// Loads `MERIDIAN_DASHBOARDS_DIR` (if set), then watches it for as long as the process runs.
+pub async fn watch_dashboard_files(state: &AppState) -> anyhow::Result<()> {
+    let files = state.dashboard_files.clone();
+    if files.dir.is_some() {
+        let scope = Scope::system(RequestMeta::default());
+        files
+            .reload(&scope, &state.pool)
+            .await
+            .context("loading MERIDIAN_DASHBOARDS_DIR")?;
+        tokio::spawn(files.watch(scope, state.pool.clone()));
+    }
+    Ok(())
+}
+
 pub fn app_state(
     settings: &Settings,
     pool: PgPool,
@@ -236,6 +252,11 @@ pub fn app_state(
         auth: Arc::new(auth),
         store,
         scrape: Arc::default(),
+        dashboard_files: Arc::new(DashboardFiles {
+            dir: settings.dashboards_dir.clone(),
+            allow_ui_updates: settings.dashboards_allow_ui_updates,
+            ..DashboardFiles::default()
+        }),
         query_limits: QueryLimits {
             max_samples: settings.query_max_samples,
             timeout: Duration::from_secs(settings.query_timeout_seconds),
@@ -306,11 +327,18 @@ pub fn router(state: AppState, session_layer: SessionManagerLayer<PostgresStore>
     Router::new()
         .merge(health::router())
         .merge(api::v1::router())
+        .merge(api::grafana::router())
         .merge(bundle(&state.leptos_options.site_root))
         .route("/metrics", get(self_metrics::serve_metrics))
         .route("/audit/export.csv", get(audit_export::export_csv))
         .route("/d/{uid}/panel/{id}/data.csv", get(panel_export::csv))
         .route("/d/{uid}/panel/{id}/chart.svg", get(panel_export::svg))
+        .route(
+            "/dashboards/upload",
+            axum::routing::post(dashboard_import::upload).layer(
+                axum::extract::DefaultBodyLimit::max(api::v1::IMPORT_MAX_BYTES),
+            ),
+        )
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

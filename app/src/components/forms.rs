@@ -28,11 +28,11 @@ where
 /// The error of `field`, beside it; empty and hidden until there is one (so the form enhancer
 /// can fill it).
 #[component]
-pub fn FieldError(error: Signal<Option<AppError>>, field: &'static str) -> impl IntoView {
+pub fn FieldError(error: Signal<Option<AppError>>, #[prop(into)] field: String) -> impl IntoView {
     move || {
-        let message = error.get().and_then(|e| e.for_field(field));
+        let message = error.get().and_then(|e| e.for_field(&field));
         let hidden = message.is_none();
-        view! { <span class="field-error" data-field=field role="alert" hidden=hidden>{message}</span> }
+        view! { <span class="field-error" data-field=field.clone() role="alert" hidden=hidden>{message}</span> }
     }
 }
 

@@ -136,3 +136,19 @@ pub async fn dashboard_series(
     .await;
     finish("dashboard_series", result)
 }
+
+/// The report of the import this session just made through the upload form, once.
+#[server(prefix = "/rpc", endpoint = "take_import_result")]
+pub async fn take_import_result() -> Result<Option<super::ImportResult>, AppError> {
+    use crate::ssr::server_fns::{current_scope, finish, session};
+    let result = async {
+        current_scope().await?;
+        session()
+            .await?
+            .remove::<super::ImportResult>(super::IMPORT_RESULT)
+            .await
+            .map_err(|_| AppError::Internal)
+    }
+    .await;
+    finish("take_import_result", result)
+}

@@ -72,6 +72,55 @@ pub fn interpolate(expr: &str, values: &Values) -> Result<String, String> {
     Ok(out)
 }
 
+/// The syntax error of `expr` as typed, if any: every variable reference outside a string stands
+/// in as a duration, then as a number, of its own length, so the error's column is where the
+/// editor's caret would be.
+pub fn syntax_error(expr: &str) -> Option<promql::syntax::ParseError> {
+    let duration = |len: usize| format!("1{}s", "0".repeat(len.saturating_sub(2)));
+    let number = |len: usize| format!("1{}", "0".repeat(len.saturating_sub(1)));
+    let mut first = None;
+    for fill in [&duration as &dyn Fn(usize) -> String, &number] {
+        match promql::syntax::parse(&stand_ins(expr, fill)) {
+            Ok(_) => return None,
+            Err(error) => {
+                first.get_or_insert(error);
+            }
+        }
+    }
+    first
+}
+
+/// `expr` with each variable reference outside quotes replaced by `fill(its length)`.
+fn stand_ins(expr: &str, fill: &dyn Fn(usize) -> String) -> String {
+    let mut out = String::with_capacity(expr.len());
+    let mut quote: Option<char> = None;
+    let mut skip_to = 0;
+    let mut escaped = false;
+    for (i, c) in expr.char_indices() {
+        if i < skip_to {
+            continue;
+        }
+        match (quote, c) {
+            _ if escaped => escaped = false,
+            (Some(q), '\\') if q != '`' => escaped = true,
+            (Some(q), c) if c == q => quote = None,
+            (None, '"' | '\'' | '`') => quote = Some(c),
+            (None, '$' | '[') => {
+                if let Some((_, len)) =
+                    reference(&expr[i..]).filter(|_| c == '$' || expr[i..].starts_with("[["))
+                {
+                    out.push_str(&fill(expr[i..i + len].chars().count()));
+                    skip_to = i + len;
+                    continue;
+                }
+            }
+            _ => {}
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// The variable name a reference at the start of `text` names, and the reference's length.
 fn reference(text: &str) -> Option<(&str, usize)> {
     let name_len = |s: &str| {
@@ -276,5 +325,19 @@ mod tests {
             interpolate(r#"up{job=~"$job"}"#, &vars).unwrap(),
             r#"up{job=~".*"}"#
         );
+    }
+
+    #[test]
+    fn syntax_errors_point_at_the_text_as_typed() {
+        assert!(syntax_error("rate(x{job=~\"$job\"}[$__rate_interval])").is_none());
+        assert!(syntax_error("up > $threshold").is_none());
+        assert!(
+            syntax_error("sum by (instance) (rate(node_cpu_seconds_total[${interval}]))").is_none()
+        );
+        let error = syntax_error("rate(x[$__rate_interval]) +").unwrap();
+        assert_eq!((error.line, error.column), (1, 28), "{error}");
+        let error = syntax_error("sum(rate(x[5m]) by (job)").unwrap();
+        assert_eq!(error.line, 1);
+        assert!(error.column > 1, "{error}");
     }
 }

@@ -6,6 +6,12 @@
 //! shared hover crosshair and drag-to-zoom.
 
 mod api;
+pub mod editor;
+#[cfg(feature = "ssr")]
+pub mod files;
+#[cfg(feature = "ssr")]
+pub mod import;
+mod import_page;
 #[cfg(feature = "ssr")]
 pub mod interpolate;
 pub mod live;
@@ -26,6 +32,7 @@ pub mod view;
 use serde::{Deserialize, Serialize};
 
 pub use api::*;
+pub use import_page::DashboardImportRoute;
 pub use page::{DashboardRoute, DashboardsRoute};
 
 /// A variable's "All" in URLs, as Grafana writes it.
@@ -123,6 +130,8 @@ pub struct PanelView {
     pub html: String,
     /// Time panels take part in the shared crosshair and zoom.
     pub time: bool,
+    /// What its import could not carry over ("not supported: …").
+    pub notes: Vec<String>,
 }
 
 /// A dashboard as its page shows it.
@@ -148,6 +157,8 @@ pub struct DashboardView {
     /// The grid width in pixels the panels were drawn for.
     pub width: u32,
     pub elapsed_ms: f64,
+    /// The viewer may change it: the page shows the edit controls.
+    pub editable: bool,
 }
 
 /// Grafana's refresh intervals offered by the picker.
@@ -160,4 +171,40 @@ pub fn query_string(pairs: &[(String, String)]) -> String {
         .map(|(k, v)| format!("{}={}", crate::url::encode(k), crate::url::encode(v)))
         .collect::<Vec<_>>()
         .join("&")
+}
+
+/// Where the import form's result waits in the session for the page it leads to.
+pub const IMPORT_RESULT: &str = "dashboard_import";
+
+/// An import as its page reports it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ImportResult {
+    pub uid: String,
+    pub title: String,
+    pub url: String,
+    pub version: i32,
+    pub panels: usize,
+    pub notes: Vec<String>,
+    /// (panel id, title, what was not carried over).
+    pub panel_notes: Vec<(u32, String, Vec<String>)>,
+}
+
+#[cfg(feature = "ssr")]
+impl From<&import::Imported> for ImportResult {
+    fn from(imported: &import::Imported) -> ImportResult {
+        ImportResult {
+            uid: imported.uid.clone(),
+            title: imported.title.clone(),
+            url: imported.url.clone(),
+            version: imported.version,
+            panels: imported.panels,
+            notes: imported.report.notes.clone(),
+            panel_notes: imported
+                .report
+                .panels
+                .iter()
+                .map(|p| (p.id, p.title.clone(), p.notes.clone()))
+                .collect(),
+        }
+    }
 }

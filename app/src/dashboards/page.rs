@@ -7,10 +7,13 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_location, use_params_map, use_query_map};
 
 use super::{
-    list_dashboards, live::LiveDashboard, load_dashboard, query_string, DashboardSummary,
-    DashboardView, PanelView, VariableView, ALL, REFRESH_OPTIONS,
+    editor::DashboardEditor, list_dashboards, live::LiveDashboard, load_dashboard, query_string,
+    DashboardSummary, DashboardView, PanelView, VariableView, ALL, REFRESH_OPTIONS,
 };
-use crate::{auth::RequireRole, components::load_error};
+use crate::{
+    auth::{use_current_user, RequireRole, Role},
+    components::load_error,
+};
 
 #[component]
 pub fn DashboardsRoute() -> impl IntoView {
@@ -19,7 +22,14 @@ pub fn DashboardsRoute() -> impl IntoView {
 
 #[component]
 pub fn DashboardRoute() -> impl IntoView {
-    view! { <RequireRole><DashboardPage/></RequireRole> }
+    let location = use_location();
+    // Grafana's URLs: `?editPanel=…` and `?editview=…` open the editor on the dashboard's page.
+    let editing = move || super::editor::page_editing(&location.search.get());
+    view! {
+        <RequireRole>
+            {move || if editing() { view! { <DashboardEditor/> }.into_any() } else { view! { <DashboardPage/> }.into_any() }}
+        </RequireRole>
+    }
 }
 
 #[component]
@@ -31,6 +41,21 @@ fn DashboardsPage() -> impl IntoView {
         move || (search(), tag()),
         |(search, tag)| list_dashboards(search, tag),
     );
+    let user = use_current_user();
+    // Admins learn here which dashboard files did not load, and why.
+    let problems = Resource::new(
+        || (),
+        move |_| async move {
+            match user.await {
+                Ok(Some(user)) if user.role == Role::Admin => {
+                    super::editor::dashboard_file_problems()
+                        .await
+                        .unwrap_or_default()
+                }
+                _ => Vec::new(),
+            }
+        },
+    );
     view! {
         <Title text="Dashboards"/>
         <div class="page-header">
@@ -38,7 +63,29 @@ fn DashboardsPage() -> impl IntoView {
                 <h1>"Dashboards"</h1>
                 <p class="muted">"Your tenants' dashboards and the ones shared across them."</p>
             </div>
+            <Suspense>
+                {move || Suspend::new(async move {
+                    let editor = matches!(user.await, Ok(Some(user)) if matches!(user.role, Role::Admin | Role::TenantEditor));
+                    editor.then(|| view! {
+                        <div class="actions">
+                            <a class="button" href="/dashboards/import" id="import-dashboard">"Import"</a>
+                            <a class="button primary" href="/dashboard/new" id="new-dashboard">"New dashboard"</a>
+                        </div>
+                    })
+                })}
+            </Suspense>
         </div>
+        <Suspense>
+            {move || Suspend::new(async move {
+                let problems = problems.await;
+                (!problems.is_empty()).then(|| view! {
+                    <div class="callout callout-error" id="file-problems" role="alert">
+                        <strong>"Dashboard files that did not load:"</strong>
+                        <ul>{problems.into_iter().map(|(path, reason)| view! { <li><code>{path}</code>": "{reason}</li> }).collect_view()}</ul>
+                    </div>
+                })
+            })}
+        </Suspense>
         <form method="get" action="/dashboards" class="card form inline" id="dashboard-search">
             <label class="field"><span>"Search by title"</span>
                 <input name="query" type="search" placeholder="Executive" value=search/></label>
@@ -226,6 +273,10 @@ pub fn DashboardBody(view: DashboardView) -> impl IntoView {
                     </form>
                     <a class="button icon-button" href=back.clone() data-nav title="Refresh now" id="refresh-now" aria-label="Refresh now"><Icon path=REFRESH/></a>
                     <a class="button icon-button" href=kiosk_link title="Kiosk mode (wall screen)" aria-label="Kiosk mode"><Icon path=KIOSK/></a>
+                    {view.editable.then(|| view! {
+                        <a class="button" href=format!("?{}", with_param(&query, "editPanel", Some("new"))) id="dash-add-panel">"Add panel"</a>
+                        <a class="button" href=format!("?{}", with_param(&query, "editview", Some("settings"))) id="dash-edit" title="Settings, layout, JSON model and versions">"Edit"</a>
+                    })}
                 </div>
             </header>
             <Variables variables=view.variables.clone() query=query.clone()/>
@@ -234,7 +285,7 @@ pub fn DashboardBody(view: DashboardView) -> impl IntoView {
             })}
             {alone.then(|| view! { <p class="back"><a href=back.clone() data-nav>"← Back to the dashboard"</a></p> })}
             <div class=if alone { "dash-grid alone" } else { "dash-grid" }>
-                {view.panels.into_iter().map(|panel| view! { <Panel panel uid=view.uid.clone() query=query.clone() alone/> }).collect_view()}
+                {view.panels.into_iter().map(|panel| view! { <Panel panel uid=view.uid.clone() query=query.clone() alone editable=view.editable/> }).collect_view()}
             </div>
         </div>
     }
@@ -378,7 +429,13 @@ fn MultiValue(variable: VariableView, name: String) -> impl IntoView {
 }
 
 #[component]
-fn Panel(panel: PanelView, uid: String, query: String, alone: bool) -> impl IntoView {
+fn Panel(
+    panel: PanelView,
+    uid: String,
+    query: String,
+    alone: bool,
+    editable: bool,
+) -> impl IntoView {
     let grid = if alone {
         "grid-column:1 / -1".to_string()
     } else {
@@ -397,6 +454,10 @@ fn Panel(panel: PanelView, uid: String, query: String, alone: bool) -> impl Into
         "?{}",
         with_param(&query, "viewPanel", Some(&panel.id.to_string()))
     );
+    let edit_link = format!(
+        "?{}",
+        with_param(&query, "editPanel", Some(&panel.id.to_string()))
+    );
     let has_chart = panel.time;
     view! {
         <section class=format!("panel panel-{}", panel.kind) id=format!("panel-{}", panel.id)
@@ -405,11 +466,15 @@ fn Panel(panel: PanelView, uid: String, query: String, alone: bool) -> impl Into
                 <h2 class="panel-title" title=panel.description.clone()>{panel.title.clone()}</h2>
                 <nav class="panel-menu" aria-label="Panel">
                     {(!alone).then(|| view! { <a href=view_link data-nav title="View this panel alone">"View"</a> })}
+                    {editable.then(|| view! { <a href=edit_link title="Edit this panel" class="edit-panel">"Edit"</a> })}
                     <a href=csv download title="This panel's data as CSV">"CSV"</a>
                     {has_chart.then(|| view! { <a href=svg download title="This panel's chart as SVG">"SVG"</a> })}
                 </nav>
             </header>
             <div class="panel-body" inner_html=panel.html></div>
+            {(!panel.notes.is_empty()).then(|| view! {
+                <p class="panel-unsupported" title=panel.notes.join("\n")>{panel.notes.join("; ")}</p>
+            })}
         </section>
     }
 }

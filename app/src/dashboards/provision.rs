@@ -44,6 +44,7 @@ pub async fn provision_builtin(scope: &Scope, pool: &PgPool) -> Result<usize, Ap
             model: &model,
             provisioned: Some(BUILTIN_MARK),
             message: "provisioned by Meridian",
+            notes: None,
         };
         written += usize::from(repo::provision(scope, pool, save).await?);
     }
@@ -76,6 +77,7 @@ pub async fn provision_tenant(
         model: &model,
         provisioned: None,
         message: "created by the demo",
+        notes: None,
     };
     repo::provision(scope, pool, save).await
 }

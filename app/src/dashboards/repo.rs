@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 use sqlx::{types::Json, PgPool, Row};
 use uuid::Uuid;
-use viz::model::Dashboard;
+use viz::{import::Report, model::Dashboard};
 
 use super::{Audience, DashboardSummary};
 use crate::{
@@ -39,10 +39,12 @@ pub struct DashboardRecord {
 pub struct StoredDashboard {
     pub record: DashboardRecord,
     pub model: Dashboard,
+    /// What its import could not carry over, per panel.
+    pub notes: Report,
 }
 
 const SELECT: &str = "select d.id, d.tenant_id, t.name as tenant_name, d.uid, d.title, d.tags,
-        d.audience, d.version, d.provisioned, d.updated_at, d.model,
+        d.audience, d.version, d.provisioned, d.updated_at, d.model, d.notes,
         jsonb_array_length(coalesce(d.model -> 'panels', '[]')) as panels
     from dashboard d left join tenant t on t.id = d.tenant_id";
 
@@ -73,7 +75,12 @@ fn stored(row: &sqlx::postgres::PgRow) -> StoredDashboard {
             ..Dashboard::default()
         }
     });
-    StoredDashboard { record, model }
+    let notes = serde_json::from_value(row.get::<Json<Value>, _>("notes").0).unwrap_or_default();
+    StoredDashboard {
+        record,
+        model,
+        notes,
+    }
 }
 
 impl Audited for DashboardRecord {
@@ -161,6 +168,8 @@ pub struct Save<'a> {
     pub model: &'a Dashboard,
     pub provisioned: Option<&'a str>,
     pub message: &'a str,
+    /// An import's report; other saves have none.
+    pub notes: Option<&'a Report>,
 }
 
 impl Save<'_> {
@@ -230,8 +239,8 @@ pub async fn create(
         crate::admin::tenants::repo::require_active(change.tx(), tenant).await?;
     }
     let id: Uuid = sqlx::query_scalar(
-        "insert into dashboard (tenant_id, uid, title, tags, audience, model, provisioned)
-         values ($1, $2, $3, $4, $5, $6, $7) returning id",
+        "insert into dashboard (tenant_id, uid, title, tags, audience, model, provisioned, notes)
+         values ($1, $2, $3, $4, $5, $6, $7, $8) returning id",
     )
     .bind(save.tenant)
     .bind(&save.model.uid)
@@ -240,6 +249,7 @@ pub async fn create(
     .bind(save.audience().as_str())
     .bind(Json(save.model))
     .bind(save.provisioned)
+    .bind(Json(save.notes.cloned().unwrap_or_default()))
     .fetch_one(change.conn())
     .await
     .map_err(uid_taken)?;
@@ -247,20 +257,36 @@ pub async fn create(
     change.commit("dashboard.create", id).await
 }
 
-/// Replaces the model of the dashboard `id` (a new version); it stays in its tenant.
+/// Replaces the model of the dashboard `id` (a new version); it stays in its tenant. With a
+/// `base` version, a dashboard saved since answers `Conflict`, naming who saved it and when.
 #[tracing::instrument(skip_all, fields(uid = %save.model.uid))]
 pub async fn update(
     scope: &Scope,
     pool: &PgPool,
     id: Uuid,
+    base: Option<i32>,
     save: Save<'_>,
 ) -> Result<DashboardRecord, AppError> {
     validate(save.model)?;
     let (mut change, before) = Change::<DashboardRecord>::edit(scope, pool, id).await?;
     require_writer(scope, before.tenant_id)?;
+    if let Some(base) = base.filter(|b| *b != before.version) {
+        let (author, at): (String, chrono::DateTime<chrono::Utc>) = sqlx::query_as(
+            "select author, created_at from dashboard_version where dashboard_id = $1 and version = $2",
+        )
+        .bind(id)
+        .bind(before.version)
+        .fetch_one(change.conn())
+        .await?;
+        return Err(AppError::Conflict(format!(
+            "version {} was saved by {author} at {} UTC after the version {base} this change started from",
+            before.version,
+            at.format("%Y-%m-%d %H:%M:%S")
+        )));
+    }
     sqlx::query(
         "update dashboard set uid = $2, title = $3, tags = $4, audience = $5, model = $6,
-                provisioned = $7, version = version + 1, updated_at = now()
+                provisioned = $7, notes = $8, version = version + 1, updated_at = now()
           where id = $1",
     )
     .bind(id)
@@ -270,6 +296,7 @@ pub async fn update(
     .bind(save.audience().as_str())
     .bind(Json(save.model))
     .bind(save.provisioned)
+    .bind(Json(save.notes.cloned().unwrap_or_default()))
     .execute(change.conn())
     .await
     .map_err(uid_taken)?;
@@ -293,6 +320,111 @@ pub async fn provision(scope: &Scope, pool: &PgPool, save: Save<'_>) -> Result<b
     match existing {
         None => create(scope, pool, save).await.map(|_| true),
         Some((_, model)) if model == wanted => Ok(false),
-        Some((id, _)) => update(scope, pool, id, save).await.map(|_| true),
+        Some((id, _)) => update(scope, pool, id, None, save).await.map(|_| true),
     }
+}
+
+/// Deletes the dashboard `id` with its versions. A provisioned one is deleted only by its
+/// provisioning (`even_provisioned`): its file, or Meridian, would bring it back.
+#[tracing::instrument(skip_all)]
+pub async fn delete(
+    scope: &Scope,
+    pool: &PgPool,
+    id: Uuid,
+    even_provisioned: bool,
+) -> Result<DashboardRecord, AppError> {
+    let (mut change, before) = Change::<DashboardRecord>::edit(scope, pool, id).await?;
+    require_writer(scope, before.tenant_id)?;
+    if let Some(from) = before.provisioned.as_deref().filter(|_| !even_provisioned) {
+        return Err(AppError::Conflict(format!(
+            "this dashboard is provisioned ({from}); remove it from there instead"
+        )));
+    }
+    sqlx::query("delete from dashboard where id = $1")
+        .bind(id)
+        .execute(change.conn())
+        .await?;
+    change.commit_deletion("dashboard.delete").await
+}
+
+/// The id of the dashboard `uid`, if the scope sees it (row-level security decides; no read
+/// right is needed, so a `write` token may delete what it may not list).
+pub async fn id_of(scope: &Scope, pool: &PgPool, uid: &str) -> Result<Uuid, AppError> {
+    let mut tx = scope.begin(pool).await?;
+    let id = sqlx::query_scalar("select id from dashboard where uid = $1")
+        .bind(uid)
+        .fetch_optional(tx.conn())
+        .await?;
+    tx.commit().await?;
+    id.ok_or(AppError::NotFound)
+}
+
+/// Which dashboard holds `uid`, whoever may see it: a uid is unique in the installation, so an
+/// import must know when it is taken. Answers its id, tenant and where it is provisioned from,
+/// and nothing else of the dashboard.
+pub async fn uid_owner(pool: &PgPool, uid: &str) -> Result<Option<UidOwner>, AppError> {
+    Ok(
+        sqlx::query_as("select id, tenant_id, provisioned from dashboard where uid = $1")
+            .bind(uid)
+            .fetch_optional(pool)
+            .await?,
+    )
+}
+
+#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+pub struct UidOwner {
+    pub id: Uuid,
+    pub tenant_id: Option<Uuid>,
+    pub provisioned: Option<String>,
+}
+
+/// A saved version as the history lists it.
+#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+pub struct VersionRecord {
+    pub version: i32,
+    pub author: String,
+    pub message: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The versions of the dashboard `id`, newest first.
+pub async fn versions(
+    scope: &Scope,
+    pool: &PgPool,
+    id: Uuid,
+) -> Result<Vec<VersionRecord>, AppError> {
+    scope.require_read()?;
+    let mut tx = scope.begin(pool).await?;
+    let rows = sqlx::query_as(
+        "select version, author, message, created_at from dashboard_version
+          where dashboard_id = $1 order by version desc",
+    )
+    .bind(id)
+    .fetch_all(tx.conn())
+    .await?;
+    tx.commit().await?;
+    Ok(rows)
+}
+
+/// The model saved as `version` of the dashboard `id` (read leniently, like the current one).
+pub async fn version_model(
+    scope: &Scope,
+    pool: &PgPool,
+    id: Uuid,
+    version: i32,
+) -> Result<Dashboard, AppError> {
+    scope.require_read()?;
+    let mut tx = scope.begin(pool).await?;
+    let model: Option<Json<Value>> = sqlx::query_scalar(
+        "select model from dashboard_version where dashboard_id = $1 and version = $2",
+    )
+    .bind(id)
+    .bind(version)
+    .fetch_optional(tx.conn())
+    .await?;
+    tx.commit().await?;
+    let model = model
+        .ok_or_else(|| AppError::invalid("version", format!("there is no version {version}")))?;
+    serde_json::from_value(model.0)
+        .map_err(|_| AppError::invalid("version", "this version no longer reads"))
 }

@@ -41,6 +41,8 @@ pub struct Prepared {
     pub resolved: Resolved,
     pub width: u32,
     pub time: TimeView,
+    /// The viewer may change the dashboard.
+    pub editable: bool,
 }
 
 /// The `tenant` label of a global panel's series comes from here, never from the data.
@@ -159,7 +161,9 @@ pub async fn prepare(
     }
     let variables = stored.model.templating.list.clone();
     vars::resolve(state, &tenants, &variables, &request, &span, &mut resolved).await;
+    let editable = repo::require_writer(scope, stored.record.tenant_id).is_ok();
     Ok(Prepared {
+        editable,
         stored,
         request,
         span,
@@ -306,6 +310,7 @@ impl Prepared {
                     panel.kind.as_str(),
                     "timeseries" | "graph" | "heatmap" | "state-timeline" | "status-history"
                 ),
+                notes: self.stored.notes.for_panel(panel.id).to_vec(),
             })
             .collect();
         let model = &self.stored.model;
@@ -333,6 +338,7 @@ impl Prepared {
             query,
             width: self.width,
             elapsed_ms: began.elapsed().as_secs_f64() * 1000.0,
+            editable: self.editable && !self.request.has("kiosk"),
         }
     }
 }

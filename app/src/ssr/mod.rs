@@ -39,6 +39,8 @@ pub struct AppState {
     /// Shared with the scraper: target health, and the signal that jobs changed.
     pub scrape: Arc<crate::scrape::runtime::ScrapeRuntime>,
     pub query_limits: QueryLimits,
+    /// `MERIDIAN_DASHBOARDS_DIR` and what its last load found.
+    pub dashboard_files: Arc<crate::dashboards::files::DashboardFiles>,
 }
 
 /// What one PromQL query may cost; from the `MERIDIAN_QUERY_*` settings.

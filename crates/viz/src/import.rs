@@ -5,19 +5,20 @@
 //! to Meridian. Nothing is dropped silently: what Meridian does not do is kept in the model and
 //! named in the report, per panel.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use crate::model::{Dashboard, SCHEMA_VERSION};
 
 /// What an import did not carry over, for the dashboard and each panel.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Report {
     pub notes: Vec<String>,
     pub panels: Vec<PanelReport>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PanelReport {
     pub id: u32,
     pub title: String,

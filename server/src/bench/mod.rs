@@ -5,6 +5,7 @@
 //! page, server-rendered, against Prometheus answering its queries.
 
 pub mod dashboards;
+pub mod import;
 pub mod ingest;
 pub mod query;
 

@@ -3,6 +3,7 @@
 
 pub mod audit_export;
 pub mod csrf;
+pub mod dashboard_import;
 pub mod panel_export;
 pub mod rpc_status;
 pub mod sessions;

@@ -70,6 +70,7 @@ async fn save(app: &TestApp, tenant: Option<Uuid>, model: Value) -> String {
             model: &model,
             provisioned: None,
             message: "test",
+            notes: None,
         },
     )
     .await

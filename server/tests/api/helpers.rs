@@ -63,6 +63,9 @@ impl TestApp {
         configure(&mut settings);
         let store = open_store(&settings, pool.clone()).await.unwrap();
         let state = app_state(&settings, pool.clone(), installation_id, store).unwrap();
+        server::startup::watch_dashboard_files(&state)
+            .await
+            .unwrap();
         let store = sessions::store(&pool).await.unwrap();
         Self::serve(state, pool, sessions::layer(store, &settings)).await
     }

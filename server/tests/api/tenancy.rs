@@ -71,6 +71,9 @@ enum Rule {
     AdminPage(u16),
     /// Pages for admins and tenant editors (Explore).
     EditorPage,
+    /// Browser forms for admins and tenant editors (the import upload), with the status a
+    /// permitted caller gets; there is no way in without a session.
+    EditorForm(u16),
     /// Explore's query: admins in any tenant, tenant editors in their own (whatever tenant the
     /// form names); managers may name only tenants they see, and may not explore them.
     ExploreFn,
@@ -92,6 +95,10 @@ enum Rule {
     /// Server functions that change a tenant's configuration: admins anywhere, tenant editors
     /// in their own tenant.
     EditorFn,
+    /// The editor's server functions over one dashboard: admins, and tenant editors on their own
+    /// tenant's, get the given status (the matrix's forms stop short of changing anything);
+    /// another tenant's dashboard is 404 to whoever does not see it.
+    DashboardEdit(u16),
     /// REST creation of configuration: admins, tenant editors and `write` tokens get as far as
     /// the body check (the matrix posts a form, not JSON).
     Edit(u16),
@@ -143,6 +150,11 @@ fn expected(rule: Rule, who: Who, own: bool) -> u16 {
             Who::Admin | Who::EditorA => 200,
             w if w.has_session() => 403,
             _ => 302,
+        },
+        Rule::EditorForm(ok) => match who {
+            Who::Admin | Who::EditorA => ok,
+            w if w.has_session() => 403,
+            _ => 401,
         },
         Rule::ExploreFn => match who {
             Who::Admin | Who::EditorA => 200,
@@ -206,6 +218,13 @@ fn expected(rule: Rule, who: Who, own: bool) -> u16 {
             _ if tenant_bound && !own => 404,
             _ => 200,
         },
+        Rule::DashboardEdit(ok) => match who {
+            Who::Admin => ok,
+            Who::EditorA if own => ok,
+            w if !w.has_session() => 401,
+            _ if tenant_bound && !own => 404,
+            _ => 403,
+        },
         Rule::DashboardFn => match who {
             w if !w.has_session() => 401,
             _ if tenant_bound && !own => 404,
@@ -228,6 +247,9 @@ fn matrix() -> Vec<(&'static str, &'static str, Rule)> {
         ("GET", "/audit", Rule::Page),
         ("GET", "/scrape", Rule::Page),
         ("GET", "/explore", Rule::EditorPage),
+        ("GET", "/dashboards/import", Rule::EditorPage),
+        // The matrix posts no upload: a permitted caller is sent back to the form with the error.
+        ("POST", "/dashboards/upload", Rule::EditorForm(303)),
         ("GET", "/admin", Rule::AdminPage(302)),
         ("GET", "/admin/tenants", Rule::AdminPage(200)),
         ("GET", "/admin/users", Rule::AdminPage(200)),
@@ -263,6 +285,41 @@ fn matrix() -> Vec<(&'static str, &'static str, Rule)> {
         ("POST", "/rpc/load_dashboard", Rule::DashboardFn),
         ("POST", "/rpc/render_dashboard", Rule::DashboardFn),
         ("POST", "/rpc/dashboard_series", Rule::DashboardFn),
+        ("POST", "/rpc/take_import_result", Rule::SignedIn),
+        ("GET", "/dashboard/new", Rule::EditorPage),
+        ("POST", "/rpc/create_dashboard", Rule::EditorFn),
+        ("POST", "/rpc/dashboard_editor", Rule::DashboardEdit(200)),
+        ("POST", "/rpc/preview_panel", Rule::DashboardEdit(200)),
+        // The no-JavaScript preview: the same checks as a save, and nothing saved.
+        ("POST", "/rpc/save_panel", Rule::DashboardEdit(200)),
+        // Saves from a stale version: a conflict for whoever may save.
+        ("POST", "/rpc/remove_panel", Rule::DashboardEdit(409)),
+        (
+            "POST",
+            "/rpc/save_dashboard_layout",
+            Rule::DashboardEdit(409),
+        ),
+        (
+            "POST",
+            "/rpc/restore_dashboard_version",
+            Rule::DashboardEdit(409),
+        ),
+        // Forms without their required field.
+        (
+            "POST",
+            "/rpc/save_dashboard_settings",
+            Rule::DashboardEdit(422),
+        ),
+        ("POST", "/rpc/save_dashboard_json", Rule::DashboardEdit(422)),
+        ("POST", "/rpc/delete_dashboard", Rule::DashboardEdit(422)),
+        ("POST", "/rpc/copy_dashboard", Rule::DashboardEdit(200)),
+        ("POST", "/rpc/dashboard_versions", Rule::DashboardEdit(200)),
+        (
+            "POST",
+            "/rpc/dashboard_version_diff",
+            Rule::DashboardEdit(200),
+        ),
+        ("POST", "/rpc/dashboard_file_problems", Rule::AdminOnly),
         ("POST", "/rpc/list_scrape_jobs", Rule::SignedIn),
         ("POST", "/rpc/create_scrape_job", Rule::EditorFn),
         ("POST", "/rpc/update_scrape_job", Rule::EditorFn),
@@ -273,6 +330,12 @@ fn matrix() -> Vec<(&'static str, &'static str, Rule)> {
         ("GET", "/api/v1/audit/events/{id}", Rule::ReadOne),
         ("GET", "/api/v1/dashboards", Rule::Read),
         ("GET", "/api/v1/dashboards/{uid}", Rule::ReadOne),
+        // Permitted callers get as far as the body check: the matrix posts a form, not JSON.
+        ("POST", "/api/v1/dashboards/import", Rule::Edit(422)),
+        ("GET", "/api/search", Rule::Read),
+        ("GET", "/api/dashboards/uid/{uid}", Rule::ReadOne),
+        ("DELETE", "/api/dashboards/uid/{uid}", Rule::EditOne(200)),
+        ("POST", "/api/dashboards/db", Rule::Edit(400)),
         ("GET", "/d/{uid}/panel/{id}/data.csv", Rule::ReadOne),
         ("GET", "/d/{uid}/panel/{id}/chart.svg", Rule::ReadOne),
         ("GET", "/api/v1/tenants", Rule::Read),
@@ -317,7 +380,10 @@ fn endpoints_in_code() -> BTreeSet<(String, String)> {
     for (path, method) in server_fn::axum::server_fn_paths() {
         all.insert((method.to_string(), path.to_string()));
     }
-    for (method, path, _) in server::api::v1::routes() {
+    for (method, path, _) in server::api::v1::routes()
+        .into_iter()
+        .chain(server::api::grafana::routes())
+    {
         all.insert((method.to_string(), path.to_string()));
     }
     for path in [
@@ -332,6 +398,7 @@ fn endpoints_in_code() -> BTreeSet<(String, String)> {
     ] {
         all.insert(("GET".to_string(), path.to_string()));
     }
+    all.insert(("POST".to_string(), "/dashboards/upload".to_string()));
     all
 }
 
@@ -388,6 +455,7 @@ async fn dashboard(app: &TestApp, tenant: Uuid) -> String {
             model: &model,
             provisioned: None,
             message: "",
+            notes: None,
         },
     )
     .await
@@ -484,7 +552,12 @@ async fn perform(
     } else {
         fx.job_b
     };
-    let dashboard = if own {
+    // Deleting a dashboard needs one of its own each time.
+    let fresh;
+    let dashboard = if path.starts_with("/api/dashboards/uid/") && method == "DELETE" {
+        fresh = self::dashboard(app, tenant_id).await;
+        &fresh
+    } else if own {
         &fx.dashboard_a
     } else {
         &fx.dashboard_b
@@ -623,6 +696,55 @@ async fn perform(
             vec![
                 ("uid", dashboard.clone()),
                 ("query", "from=now-1h&to=now".into()),
+            ]
+        }
+        "/rpc/create_dashboard" => vec![("title", "Matrix".into()), ("tenant", tenant.clone())],
+        "/rpc/dashboard_editor" => vec![
+            ("uid", dashboard.clone()),
+            ("query", "editview=settings".into()),
+        ],
+        "/rpc/preview_panel" | "/rpc/save_panel" => vec![
+            ("uid", dashboard.clone()),
+            ("version", "1".into()),
+            ("panel_id", "1".into()),
+            ("intent", "preview".into()),
+            ("panel[kind]", "stat".into()),
+            ("panel[title]", "Matrix".into()),
+            ("panel[targets][0][expr]", "vector(1)".into()),
+            ("panel[x]", "0".into()),
+            ("panel[y]", "0".into()),
+            ("panel[w]", "12".into()),
+            ("panel[h]", "8".into()),
+        ],
+        "/rpc/remove_panel" => vec![
+            ("uid", dashboard.clone()),
+            ("version", "0".into()),
+            ("panel_id", "1".into()),
+        ],
+        "/rpc/save_dashboard_layout" => vec![("uid", dashboard.clone()), ("version", "0".into())],
+        "/rpc/restore_dashboard_version" => {
+            vec![
+                ("uid", dashboard.clone()),
+                ("version", "0".into()),
+                ("restore", "1".into()),
+            ]
+        }
+        "/rpc/save_dashboard_settings" | "/rpc/delete_dashboard" | "/rpc/dashboard_versions" => {
+            vec![("uid", dashboard.clone()), ("version", "1".into())]
+        }
+        "/rpc/save_dashboard_json" => {
+            vec![
+                ("uid", dashboard.clone()),
+                ("version", "1".into()),
+                ("json", "{".into()),
+            ]
+        }
+        "/rpc/copy_dashboard" => vec![("uid", dashboard.clone()), ("title", "Matrix copy".into())],
+        "/rpc/dashboard_version_diff" => {
+            vec![
+                ("uid", dashboard.clone()),
+                ("from", "1".into()),
+                ("to", "1".into()),
             ]
         }
         "/rpc/explore_query" => vec![

@@ -1,6 +1,8 @@
-//! Dashboards over REST (read scope): the caller's list, and one dashboard's Grafana JSON model.
+//! Dashboards over REST: the caller's list and one dashboard's Grafana JSON model (read scope),
+//! and importing a Grafana dashboard (admins, tenant editors, `write` tokens).
 
 use axum::{
+    body::Bytes,
     extract::{Path, Query, State},
     Json,
 };
@@ -9,7 +11,8 @@ use serde_json::Value;
 
 use crate::api::{ApiError, ApiScope};
 use app::{
-    dashboards::{repo, DashboardSummary},
+    dashboards::{import, repo, Audience, DashboardSummary},
+    error::AppError,
     ssr::AppState,
 };
 
@@ -44,4 +47,42 @@ pub async fn get(
         object.insert("version".into(), stored.record.version.into());
     }
     Ok(Json(model))
+}
+
+#[derive(Deserialize)]
+pub struct ImportQuery {
+    /// Admins: the tenant to import into; none makes a global dashboard.
+    tenant: Option<uuid::Uuid>,
+    #[serde(default)]
+    overwrite: bool,
+    /// Admins, global dashboards: `admins`, `managers` (the default) or `everyone`.
+    audience: Option<String>,
+}
+
+/// Imports a Grafana dashboard: the body is its JSON (bare, or `{"dashboard": …}`). Answers the
+/// uid, the URL, the version and the report of what was not carried over.
+pub async fn import(
+    State(state): State<AppState>,
+    ApiScope(scope): ApiScope,
+    Query(params): Query<ImportQuery>,
+    body: Bytes,
+) -> Result<Json<import::Imported>, ApiError> {
+    import::destination(&scope, params.tenant)?;
+    let json = import::parse(&String::from_utf8_lossy(&body))?;
+    let audience = match params.audience.as_deref() {
+        None | Some("") => Audience::Managers,
+        Some(text) => Audience::parse(text)
+            .ok_or_else(|| AppError::invalid("audience", "must be admins, managers or everyone"))?,
+    };
+    let target = import::Target {
+        tenant: params.tenant,
+        audience,
+        overwrite: params.overwrite,
+        base_version: None,
+        message: "imported".into(),
+        allow_ui_updates: state.dashboard_files.allow_ui_updates,
+    };
+    Ok(Json(
+        import::import(&scope, &state.pool, &json, target).await?,
+    ))
 }

@@ -17,6 +17,9 @@ use axum::{
 use crate::ingest;
 use app::ssr::AppState;
 
+/// The largest dashboard JSON an import takes (Node Exporter Full is about 500 KB).
+pub const IMPORT_MAX_BYTES: usize = 16 * 1024 * 1024;
+
 pub fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
     vec![
         ("POST", "/api/v1/auth/token", post(auth::issue_token)),
@@ -25,6 +28,11 @@ pub fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
         ("GET", "/api/v1/audit/events/{id}", get(audit::get_event)),
         ("GET", "/api/v1/dashboards", get(dashboards::list)),
         ("GET", "/api/v1/dashboards/{uid}", get(dashboards::get)),
+        (
+            "POST",
+            "/api/v1/dashboards/import",
+            post(dashboards::import).layer(DefaultBodyLimit::max(IMPORT_MAX_BYTES)),
+        ),
         ("GET", "/api/v1/tenants", get(tenants::list_tenants)),
         ("GET", "/api/v1/tenants/{id}", get(tenants::get_tenant)),
         ("GET", "/api/v1/scrape-jobs", get(scrape_jobs::list_jobs)),

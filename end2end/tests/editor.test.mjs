@@ -108,7 +108,7 @@ describe('dashboard editor', () => {
     await page.fill('input[name=email]', USERS.editor);
     await page.fill('input[name=password]', PASSWORD);
     await Promise.all([page.waitForURL(/\/d\//), page.click('#login-form button[type=submit]')]);
-    await page.goto(`${base}/d/acme-agents?editPanel=1`);
+    await page.goto(`${base}/d/acme-agents?editPanel=2`);
     const title = await page.inputValue('#panel-editor input[name="panel[title]"]');
     await page.fill('#panel-editor input[name="panel[title]"]', `${title} (edited)`);
     await page.fill('#panel-editor input[name="panel[decimals]"]', 'two');
@@ -116,8 +116,8 @@ describe('dashboard editor', () => {
     assert.equal(await page.locator('#panel-preview-frame .panel-title').textContent(), `${title} (edited)`);
     assert.match(await page.locator('#preview-errors').textContent(), /decimals|whole number/);
     await page.fill('#panel-editor input[name="panel[decimals]"]', '1');
-    await Promise.all([page.waitForURL(/\/d\/acme-agents#panel-1$/), page.click('#save-panel')]);
-    assert.equal(await page.locator('#panel-1 .panel-title').textContent(), `${title} (edited)`);
+    await Promise.all([page.waitForURL(/\/d\/acme-agents#panel-2$/), page.click('#save-panel')]);
+    assert.equal(await page.locator('#panel-2 .panel-title').textContent(), `${title} (edited)`);
     await close();
   });
 

@@ -164,6 +164,19 @@ pub struct DashboardView {
 /// Grafana's refresh intervals offered by the picker.
 pub const REFRESH_OPTIONS: [&str; 5] = ["5s", "30s", "1m", "5m", "15m"];
 
+/// A query string's pairs, decoded.
+pub fn query_pairs(query: &str) -> Vec<(String, String)> {
+    query
+        .trim_start_matches('?')
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (crate::url::decode(k), crate::url::decode(v))
+        })
+        .collect()
+}
+
 /// Builds a query string from pairs.
 pub fn query_string(pairs: &[(String, String)]) -> String {
     pairs

@@ -7,8 +7,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_location, use_params_map, use_query_map};
 
 use super::{
-    editor::DashboardEditor, list_dashboards, live::LiveDashboard, load_dashboard, query_string,
-    DashboardSummary, DashboardView, PanelView, VariableView, ALL, REFRESH_OPTIONS,
+    editor::DashboardEditor, list_dashboards, live::LiveDashboard, load_dashboard, query_pairs,
+    query_string, DashboardSummary, DashboardView, PanelView, VariableView, ALL, REFRESH_OPTIONS,
 };
 use crate::{
     auth::{use_current_user, RequireRole, Role},
@@ -168,13 +168,8 @@ fn DashboardPage() -> impl IntoView {
 
 /// The query string with `key` set to `value` (or removed when `None`).
 fn with_param(query: &str, key: &str, value: Option<&str>) -> String {
-    let mut pairs: Vec<(String, String)> = query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (crate::url::decode(k), crate::url::decode(v))
-        })
+    let mut pairs: Vec<(String, String)> = query_pairs(query)
+        .into_iter()
         .filter(|(k, _)| k != key)
         .collect();
     if let Some(value) = value {
@@ -185,13 +180,8 @@ fn with_param(query: &str, key: &str, value: Option<&str>) -> String {
 
 /// Hidden fields that carry the rest of the view through a GET form.
 fn hidden_fields(query: &str, except: &[&str]) -> impl IntoView {
-    query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (crate::url::decode(k), crate::url::decode(v))
-        })
+    query_pairs(query)
+        .into_iter()
         .filter(|(k, _)| {
             !except
                 .iter()

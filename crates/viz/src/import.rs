@@ -396,14 +396,13 @@ fn convert_panel(panel: &mut Value, report: &mut Report) {
         );
     }
     let mut note = |text: String| report.panel(id, &title, text);
-    match object.remove("datasource") {
-        Some(ds) => {
-            if let Some(kind) = foreign_source(&ds) {
-                note(format!("not supported: data source of type \"{kind}\" (Meridian queries its own metrics)"));
-                object.insert("datasource".into(), ds);
-            }
+    if let Some(ds) = object.remove("datasource") {
+        if let Some(kind) = foreign_source(&ds) {
+            note(format!(
+                "not supported: data source of type \"{kind}\" (Meridian queries its own metrics)"
+            ));
+            object.insert("datasource".into(), ds);
         }
-        None => {}
     }
     if let Some(Value::Array(targets)) = object.get_mut("targets") {
         for target in targets.iter_mut().filter_map(Value::as_object_mut) {

@@ -20,7 +20,6 @@ use serde_json::Value;
 use super::{millis, percentile, query::differences, start_prometheus, tempfile_dir, Meridian};
 use crate::settings::Settings;
 use app::{
-    admin::users::{repo as users, UserChange},
     dashboards::view,
     ssr::{
         request::RequestMeta,
@@ -36,7 +35,6 @@ pub struct Options {
 }
 
 const STEP_MS: i64 = 15_000;
-const PASSWORD: &str = "benchmark password, long enough";
 /// The grid width at which a half-width panel is 1,000 px wide.
 const GRID_FOR_1000_PX: u32 = 2_048;
 
@@ -163,31 +161,10 @@ pub async fn run(settings: &Settings, pool: &sqlx::PgPool, options: Options) -> 
     let meridian_url = format!("http://127.0.0.1:{}", meridian.port);
 
     // A manager, signed in as a browser is.
-    let system = Scope::system(RequestMeta::default());
-    let admin = system.require_admin().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let email = format!("bench-{}@meridian.bench", uuid::Uuid::new_v4().simple());
-    let change =
-        UserChange::parse(&email, "", "manager", "", "").map_err(|e| anyhow::anyhow!("{e}"))?;
-    users::create_user(&admin, pool, change, PASSWORD.into())
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let browser = reqwest::Client::builder()
-        .cookie_store(true)
-        .timeout(Duration::from_secs(120))
-        .build()?;
-    let login = browser
-        .post(format!("{meridian_url}/rpc/login"))
-        .form(&[("email", email.as_str()), ("password", PASSWORD)])
-        .send()
-        .await?;
-    if !login.status().is_success() {
-        bail!(
-            "the benchmark's manager could not sign in: {}",
-            login.status()
-        );
-    }
+    let browser = super::signed_in(pool, &meridian_url, "manager", "").await?;
 
     // The panel queries exactly as the page runs them.
+    let system = Scope::system(RequestMeta::default());
     let query = format!("from={start}&to={end}&timezone=utc");
     let mut state_settings = settings.clone();
     state_settings.secret_key = Some(crate::settings::Secret::new(

@@ -12,13 +12,7 @@ use serde_json::Value;
 
 use super::{tempfile_dir, Meridian};
 use crate::settings::Settings;
-use app::{
-    admin::users::{repo as users, UserChange},
-    ssr::{
-        request::RequestMeta,
-        scope::{Scope, TokenScope},
-    },
-};
+use app::ssr::scope::TokenScope;
 
 pub struct Options {
     pub file: PathBuf,
@@ -27,7 +21,6 @@ pub struct Options {
 }
 
 const STEP_MS: i64 = 15_000;
-const PASSWORD: &str = "benchmark password, long enough";
 const INSTANCE: &str = "node1:9100";
 
 /// Every `node_…` metric name the dashboard's queries read.
@@ -224,35 +217,8 @@ pub async fn run(settings: &Settings, pool: &sqlx::PgPool, options: Options) -> 
     let noted = imported["report"]["panels"].as_array().map_or(0, Vec::len);
 
     // An editor of the tenant, signed in as a browser is.
-    let system = Scope::system(RequestMeta::default());
-    let admin = system.require_admin().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let email = format!("bench-{}@meridian.bench", uuid::Uuid::new_v4().simple());
-    let change = UserChange::parse(
-        &email,
-        "",
-        "tenant-editor",
-        &meridian.tenant.to_string(),
-        "",
-    )
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
-    users::create_user(&admin, pool, change, PASSWORD.into())
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let browser = reqwest::Client::builder()
-        .cookie_store(true)
-        .timeout(Duration::from_secs(300))
-        .build()?;
-    let login = browser
-        .post(format!("{base}/rpc/login"))
-        .form(&[("email", email.as_str()), ("password", PASSWORD)])
-        .send()
-        .await?;
-    if !login.status().is_success() {
-        bail!(
-            "the benchmark's editor could not sign in: {}",
-            login.status()
-        );
-    }
+    let tenant = meridian.tenant.to_string();
+    let browser = super::signed_in(pool, &base, "tenant-editor", &tenant).await?;
     let url = format!(
         "{base}/d/{uid}?from={}&to={end}&timezone=utc&var-job=node&var-nodename=node1&var-node={INSTANCE}",
         end - 3 * 3_600_000
@@ -260,6 +226,8 @@ pub async fn run(settings: &Settings, pool: &sqlx::PgPool, options: Options) -> 
     let mut page_ms = Vec::new();
     let mut failed = 0;
     let mut drawn = 0;
+    let mut last = String::new();
+    let mut empty = 0;
     for run in 0..=options.runs {
         let started = std::time::Instant::now();
         let response = browser
@@ -272,16 +240,22 @@ pub async fn run(settings: &Settings, pool: &sqlx::PgPool, options: Options) -> 
         }
         let html = response.text().await?;
         let took = started.elapsed().as_secs_f64() * 1000.0;
-        drawn = html.matches("<section class=\"panel panel-").count();
+        drawn = html.matches("class=\"panel panel-").count();
+        empty = html.matches("panel-state-empty").count();
         failed = html.matches("panel-state-error").count()
             + html.matches("class=\"panel-error\"").count();
+        last = html;
         // The first load warms the caches and connections.
         if run > 0 {
             page_ms.push(took);
         }
     }
     if drawn != panels {
-        bail!("the page drew {drawn} panels of the {panels} imported");
+        let _ = std::fs::write(scratch.join("page.html"), &last);
+        bail!(
+            "the page drew {drawn} panels of the {panels} imported (the page: {})",
+            scratch.join("page.html").display()
+        );
     }
     let (import50, import95) = stats(import_ms);
     let (page50, page95) = stats(page_ms);
@@ -295,7 +269,7 @@ pub async fn run(settings: &Settings, pool: &sqlx::PgPool, options: Options) -> 
     println!("|---|---|---|");
     println!("| import over POST /api/v1/dashboards/import | {import50:.1} | {import95:.1} |");
     println!("| the whole page, server-rendered, every row expanded, last 3 h | {page50:.1} | {page95:.1} |");
-    println!("panels drawn: {drawn}; panels showing a query error: {failed}");
+    println!("panels drawn: {drawn}; showing a query error: {failed}; with no data: {empty}");
     let _ = std::fs::remove_dir_all(&scratch);
     Ok(())
 }

@@ -2,7 +2,8 @@
 //! password hash itself, measured in the same run on the same machine. `ingest`: remote_write
 //! throughput, latency and bytes per sample, Meridian against Prometheus. `query`: dashboard
 //! range queries over a day of data, Meridian against Prometheus. `dashboards`: the Executive
-//! page, server-rendered, against Prometheus answering its queries.
+//! page, server-rendered, against Prometheus answering its queries. `import`: Grafana's Node
+//! Exporter Full imported, then its page server-rendered with every row expanded.
 
 pub mod dashboards;
 pub mod import;
@@ -86,6 +87,41 @@ impl Meridian {
             token,
         })
     }
+}
+
+/// A new user of `role` (in `tenant`, for tenant roles) signed in to `base` as a browser is:
+/// the client keeps the session cookie.
+pub(crate) async fn signed_in(
+    pool: &PgPool,
+    base: &str,
+    role: &str,
+    tenant: &str,
+) -> anyhow::Result<reqwest::Client> {
+    const PASSWORD: &str = "benchmark password, long enough";
+    let system = Scope::system(RequestMeta::default());
+    let admin = system.require_admin().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let email = format!("bench-{}@meridian.bench", Uuid::new_v4().simple());
+    let change =
+        UserChange::parse(&email, "", role, tenant, "").map_err(|e| anyhow::anyhow!("{e}"))?;
+    users::create_user(&admin, pool, change, PASSWORD.into())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .timeout(Duration::from_secs(300))
+        .build()?;
+    let login = browser
+        .post(format!("{base}/rpc/login"))
+        .form(&[("email", email.as_str()), ("password", PASSWORD)])
+        .send()
+        .await?;
+    if !login.status().is_success() {
+        anyhow::bail!(
+            "the benchmark's {role} could not sign in: {}",
+            login.status()
+        );
+    }
+    Ok(browser)
 }
 
 pub(crate) fn free_port() -> anyhow::Result<u16> {

@@ -322,25 +322,7 @@ async fn viewers_and_managers_see_no_edit_controls_and_provisioned_dashboards_ar
         .await;
     app.create_user("viewer@acme.io", "tenant-viewer", Some(acme))
         .await;
-    let uid = format!("acme-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    let model: viz::model::Dashboard = serde_json::from_value(serde_json::json!({
-        "uid": uid, "title": "Acme", "panels": [{"id": 1, "type": "stat", "title": "Up", "targets": [{"expr": "vector(1)"}]}]
-    }))
-    .unwrap();
-    app::dashboards::repo::create(
-        &app.system(),
-        &app.pool,
-        app::dashboards::repo::Save {
-            tenant: Some(acme),
-            audience: app::dashboards::Audience::Managers,
-            model: &model,
-            provisioned: None,
-            message: "",
-            notes: None,
-        },
-    )
-    .await
-    .unwrap();
+    let uid = app.dashboard(acme).await;
     let mut version = 1;
     for (who, editable) in [
         ("editor@acme.io", true),

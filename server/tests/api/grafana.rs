@@ -28,6 +28,19 @@ async fn post_import(app: &TestApp, token: &str, body: String, query: &str) -> r
         .unwrap()
 }
 
+/// `GET /api/v1/dashboards/{uid}`: the model as Grafana JSON.
+async fn export(app: &TestApp, token: &str, uid: &str) -> Value {
+    app.client
+        .get(app.url(&format!("/api/v1/dashboards/{uid}")))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 #[sqlx::test(migrator = "app::ssr::MIGRATOR")]
 async fn every_test_dashboard_imports_and_round_trips(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
@@ -53,16 +66,7 @@ async fn every_test_dashboard_imports_and_round_trips(pool: PgPool) {
             "{file}: {imported}"
         );
         // Export, then import the export over it: the same model, one version on.
-        let exported: Value = app
-            .client
-            .get(app.url(&format!("/api/v1/dashboards/{uid}")))
-            .bearer_auth(&write)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let exported = export(&app, &write, &uid).await;
         assert_eq!(exported["uid"], uid.as_str());
         let again = post_import(&app, &write, exported.to_string(), "?overwrite=true").await;
         assert_eq!(again.status(), 200, "{file}");
@@ -72,16 +76,7 @@ async fn every_test_dashboard_imports_and_round_trips(pool: PgPool) {
             (Some(uid.as_str()), Some(2)),
             "{file}"
         );
-        let exported_again: Value = app
-            .client
-            .get(app.url(&format!("/api/v1/dashboards/{uid}")))
-            .bearer_auth(&write)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let exported_again = export(&app, &write, &uid).await;
         let without_version = |mut v: Value| {
             v.as_object_mut().unwrap().remove("version");
             v

@@ -199,6 +199,32 @@ impl TestApp {
             .to_string()
     }
 
+    /// A dashboard of `tenant` with one time series panel (id 1).
+    pub async fn dashboard(&self, tenant: Uuid) -> String {
+        let uid = format!("d-{}", &Uuid::new_v4().simple().to_string()[..10]);
+        let model: viz::model::Dashboard = serde_json::from_value(serde_json::json!({
+            "uid": uid, "title": "Matrix",
+            "panels": [{"id": 1, "type": "timeseries", "title": "One", "gridPos": {"x": 0, "y": 0, "w": 12, "h": 8},
+                        "targets": [{"refId": "A", "expr": "vector(1)"}]}]
+        }))
+        .unwrap();
+        app::dashboards::repo::create(
+            &self.system(),
+            &self.pool,
+            app::dashboards::repo::Save {
+                tenant: Some(tenant),
+                audience: app::dashboards::Audience::Managers,
+                model: &model,
+                provisioned: None,
+                message: "",
+                notes: None,
+            },
+        )
+        .await
+        .unwrap();
+        uid
+    }
+
     pub async fn audit_count(&self) -> i64 {
         sqlx::query_scalar("select count(*) from audit_event")
             .fetch_one(&self.pool)

@@ -437,32 +437,6 @@ struct Fixture {
     dashboard_b: String,
 }
 
-/// A dashboard of `tenant` with one time series panel (id 1).
-async fn dashboard(app: &TestApp, tenant: Uuid) -> String {
-    let uid = format!("d-{}", &Uuid::new_v4().simple().to_string()[..10]);
-    let model: viz::model::Dashboard = serde_json::from_value(serde_json::json!({
-        "uid": uid, "title": "Matrix",
-        "panels": [{"id": 1, "type": "timeseries", "title": "One", "gridPos": {"x": 0, "y": 0, "w": 12, "h": 8},
-                    "targets": [{"refId": "A", "expr": "vector(1)"}]}]
-    }))
-    .unwrap();
-    app::dashboards::repo::create(
-        &app.system(),
-        &app.pool,
-        app::dashboards::repo::Save {
-            tenant: Some(tenant),
-            audience: app::dashboards::Audience::Managers,
-            model: &model,
-            provisioned: None,
-            message: "",
-            notes: None,
-        },
-    )
-    .await
-    .unwrap();
-    uid
-}
-
 /// A disabled scrape job in `tenant` (the matrix changes and deletes jobs, never scrapes them).
 async fn scrape_job(app: &TestApp, tenant: Uuid) -> Uuid {
     let input = serde_json::from_value(serde_json::json!({
@@ -521,8 +495,8 @@ async fn fixture(app: &TestApp) -> Fixture {
         token_write: app.create_token(tenant_a, &[TokenScope::Write]).await,
         job_a: scrape_job(app, tenant_a).await,
         job_b: scrape_job(app, tenant_b).await,
-        dashboard_a: dashboard(app, tenant_a).await,
-        dashboard_b: dashboard(app, tenant_b).await,
+        dashboard_a: app.dashboard(tenant_a).await,
+        dashboard_b: app.dashboard(tenant_b).await,
     }
 }
 
@@ -555,7 +529,7 @@ async fn perform(
     // Deleting a dashboard needs one of its own each time.
     let fresh;
     let dashboard = if path.starts_with("/api/dashboards/uid/") && method == "DELETE" {
-        fresh = self::dashboard(app, tenant_id).await;
+        fresh = app.dashboard(tenant_id).await;
         &fresh
     } else if own {
         &fx.dashboard_a

@@ -28,6 +28,21 @@ mod ssr {
         path
     }
 
+    /// A form's save: the caller's scope for a change (the CSRF token checked), the change saved
+    /// as the version after `base`, and the dashboard to go back to.
+    pub async fn save_form(
+        csrf: &str,
+        uid: &str,
+        base: i32,
+        message: (&str, &str),
+        change: impl FnOnce(&mut Dashboard) -> Result<(), AppError>,
+    ) -> Result<String, AppError> {
+        use crate::ssr::server_fns::{app_state, mutation_scope};
+        let (scope, state) = (mutation_scope(csrf).await?, app_state()?);
+        let record = save::edit(&state, &scope, uid, base, message, change).await?;
+        Ok(go(format!("/d/{}", record.uid)))
+    }
+
     /// A panel's form carried in the editor's URL (the preview without JavaScript).
     #[derive(Default, Serialize, Deserialize)]
     #[serde(default)]
@@ -250,16 +265,11 @@ pub async fn remove_panel(
     version: i32,
     panel_id: u32,
 ) -> Result<String, AppError> {
-    use crate::ssr::server_fns::{app_state, finish, mutation_scope};
-    let result = async {
-        let (scope, state) = (mutation_scope(&csrf).await?, app_state()?);
-        let what = format!("removed panel {panel_id}");
-        super::save::edit(&state, &scope, &uid, version, ("", &what), |model| {
-            super::forms::remove_panel(model, panel_id).map(|_| ())
-        })
-        .await?;
-        Ok(go(format!("/d/{uid}")))
-    }
+    use crate::ssr::server_fns::finish;
+    let what = format!("removed panel {panel_id}");
+    let result = ssr::save_form(&csrf, &uid, version, ("", &what), |model| {
+        super::forms::remove_panel(model, panel_id).map(|_| ())
+    })
     .await;
     finish("remove_panel", result)
 }
@@ -272,20 +282,14 @@ pub async fn save_dashboard_settings(
     #[server(default)] settings: SettingsForm,
     #[server(default)] message: String,
 ) -> Result<String, AppError> {
-    use crate::ssr::server_fns::{app_state, finish, mutation_scope};
-    let result = async {
-        let (scope, state) = (mutation_scope(&csrf).await?, app_state()?);
-        super::save::edit(
-            &state,
-            &scope,
-            &uid,
-            version,
-            (&message, "changed the settings"),
-            |model| super::forms::apply_settings(&settings, model),
-        )
-        .await?;
-        Ok(go(format!("/d/{uid}")))
-    }
+    use crate::ssr::server_fns::finish;
+    let result = ssr::save_form(
+        &csrf,
+        &uid,
+        version,
+        (&message, "changed the settings"),
+        |model| super::forms::apply_settings(&settings, model),
+    )
     .await;
     finish("save_dashboard_settings", result)
 }
@@ -298,20 +302,10 @@ pub async fn save_dashboard_layout(
     #[server(default)] panels: Vec<PlaceForm>,
     #[server(default)] message: String,
 ) -> Result<String, AppError> {
-    use crate::ssr::server_fns::{app_state, finish, mutation_scope};
-    let result = async {
-        let (scope, state) = (mutation_scope(&csrf).await?, app_state()?);
-        super::save::edit(
-            &state,
-            &scope,
-            &uid,
-            version,
-            (&message, "moved panels"),
-            |model| super::forms::apply_layout(&panels, model),
-        )
-        .await?;
-        Ok(go(format!("/d/{uid}")))
-    }
+    use crate::ssr::server_fns::finish;
+    let result = ssr::save_form(&csrf, &uid, version, (&message, "moved panels"), |model| {
+        super::forms::apply_layout(&panels, model)
+    })
     .await;
     finish("save_dashboard_layout", result)
 }
@@ -325,30 +319,23 @@ pub async fn save_dashboard_json(
     json: String,
     #[server(default)] message: String,
 ) -> Result<String, AppError> {
-    use crate::ssr::server_fns::{app_state, finish, mutation_scope};
-    let result = async {
-        let (scope, state) = (mutation_scope(&csrf).await?, app_state()?);
-        // Read inside the change, so that whoever may not save it learns nothing from the text.
-        super::save::edit(
-            &state,
-            &scope,
-            &uid,
-            version,
-            (&message, "edited the JSON model"),
-            |current| {
-                let value = crate::dashboards::import::parse(&json).map_err(|e| match e {
-                    AppError::Invalid { message, .. } => AppError::invalid("json", message),
-                    other => other,
-                })?;
-                *current = serde_json::from_value(value).map_err(|e| {
-                    AppError::invalid("json", format!("not a dashboard model: {e}"))
-                })?;
-                Ok(())
-            },
-        )
-        .await?;
-        Ok(go(format!("/d/{uid}")))
-    }
+    use crate::ssr::server_fns::finish;
+    // Read inside the change, so that whoever may not save it learns nothing from the text.
+    let result = ssr::save_form(
+        &csrf,
+        &uid,
+        version,
+        (&message, "edited the JSON model"),
+        |model| {
+            let value = crate::dashboards::import::parse(&json).map_err(|e| match e {
+                AppError::Invalid { message, .. } => AppError::invalid("json", message),
+                other => other,
+            })?;
+            *model = serde_json::from_value(value)
+                .map_err(|e| AppError::invalid("json", format!("not a dashboard model: {e}")))?;
+            Ok(())
+        },
+    )
     .await;
     finish("save_dashboard_json", result)
 }

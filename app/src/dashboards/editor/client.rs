@@ -8,12 +8,12 @@ use leptos::prelude::*;
 #[island]
 pub fn EditorClient() -> impl IntoView {
     #[cfg(feature = "hydrate")]
-    Effect::new(move |_| client::start());
+    Effect::new(move |_| browser::start());
     view! { <span hidden></span> }
 }
 
 #[cfg(feature = "hydrate")]
-mod client {
+mod browser {
     use std::{cell::Cell, rc::Rc};
 
     use leptos::task::spawn_local;

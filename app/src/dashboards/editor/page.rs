@@ -18,7 +18,7 @@ use crate::{
         forms::{use_form_error, CsrfField, FieldError, FormError},
         load_error,
     },
-    dashboards::{query_string, REFRESH_OPTIONS},
+    dashboards::{query_pairs, query_string, REFRESH_OPTIONS},
 };
 
 /// Grafana's unit ids an editor reaches for most.
@@ -146,13 +146,8 @@ pub fn DashboardEditor() -> impl IntoView {
 
 /// The query string without the editor's own parameters: the dashboard view (time, variables).
 fn view_query(query: &str) -> String {
-    let pairs: Vec<(String, String)> = query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (crate::url::decode(k), crate::url::decode(v))
-        })
+    let pairs: Vec<(String, String)> = query_pairs(query)
+        .into_iter()
         .filter(|(k, _)| {
             !matches!(
                 k.as_str(),

@@ -81,13 +81,7 @@ pub async fn import(
     let tenant = destination(scope, target.tenant)?;
     let (mut model, mut report) =
         viz::import::import(json).map_err(|e| AppError::invalid("dashboard", e))?;
-    let valid_uid = !model.uid.is_empty()
-        && model.uid.len() <= 40
-        && model
-            .uid
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if !valid_uid {
+    if !repo::valid_uid(&model.uid) {
         let uid = new_uid();
         if !model.uid.is_empty() {
             report.notes.push(format!(

@@ -182,15 +182,18 @@ impl Save<'_> {
     }
 }
 
+/// A uid Meridian takes: 1 to 40 letters, digits, `-` or `_` (Grafana's own rule).
+pub fn valid_uid(uid: &str) -> bool {
+    !uid.is_empty()
+        && uid.len() <= 40
+        && uid
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
 /// Checks what every save needs, whoever saves.
 fn validate(model: &Dashboard) -> Result<(), AppError> {
-    let uid_ok = !model.uid.is_empty()
-        && model.uid.len() <= 40
-        && model
-            .uid
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if !uid_ok {
+    if !valid_uid(&model.uid) {
         return Err(AppError::invalid(
             "uid",
             "must be 1 to 40 letters, digits, - or _",

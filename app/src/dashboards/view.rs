@@ -121,6 +121,18 @@ pub async fn prepare(
     browser: Option<Tz>,
 ) -> Result<Prepared, AppError> {
     let stored = repo::get(scope, &state.pool, uid).await?;
+    prepare_stored(state, scope, stored, query, width, browser).await
+}
+
+/// The same for a dashboard already read in the viewer's scope (the editor's preview).
+pub async fn prepare_stored(
+    state: &AppState,
+    scope: &Scope,
+    stored: StoredDashboard,
+    query: &str,
+    width: u32,
+    browser: Option<Tz>,
+) -> Result<Prepared, AppError> {
     let request = Request::parse(query);
     let mut resolved = Resolved::default();
     let (span, time) = span_of(&stored.model, &request, browser, &mut resolved.notices);

@@ -17,7 +17,9 @@ use anyhow::{bail, Context as _};
 use futures::future::join_all;
 use serde_json::Value;
 
-use super::{millis, percentile, query::differences, start_prometheus, tempfile_dir, Meridian};
+use super::{
+    millis, p50_p95, percentile, query::differences, start_prometheus, tempfile_dir, Meridian,
+};
 use crate::settings::Settings;
 use app::{
     dashboards::view,
@@ -250,14 +252,9 @@ pub async fn run(settings: &Settings, pool: &sqlx::PgPool, options: Options) -> 
         prom_ms.push(time(1, &mut prom).await?.0);
         api_ms.push(time(1, &mut ours).await?.0);
     }
-    let stats = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        let at = |p: f64| v[((v.len() as f64 - 1.0) * p).round() as usize];
-        (at(0.5), at(0.95))
-    };
-    let (page50, page95) = stats(&mut page_ms);
-    let (prom50, prom95) = stats(&mut prom_ms);
-    let (api50, api95) = stats(&mut api_ms);
+    let (page50, page95) = p50_p95(page_ms);
+    let (prom50, prom95) = p50_p95(prom_ms);
+    let (api50, api95) = p50_p95(api_ms);
     println!(
         "Executive dashboard: 10 panels, {} queries, over {count} series × {} points ({samples} samples a side), {} runs taking turns",
         queries.len(),

@@ -10,7 +10,7 @@ use std::{collections::BTreeSet, path::PathBuf, time::Duration};
 use anyhow::{bail, Context as _};
 use serde_json::Value;
 
-use super::{tempfile_dir, Meridian};
+use super::{p50_p95, tempfile_dir, Meridian};
 use crate::settings::Settings;
 use app::ssr::scope::TokenScope;
 
@@ -156,12 +156,6 @@ fn generate(
     Ok(out)
 }
 
-fn stats(mut v: Vec<f64>) -> (f64, f64) {
-    v.sort_by(f64::total_cmp);
-    let at = |p: f64| v[((v.len() as f64 - 1.0) * p).round() as usize];
-    (at(0.5), at(0.95))
-}
-
 pub async fn run(settings: &Settings, pool: &sqlx::PgPool, options: Options) -> anyhow::Result<()> {
     if options.runs == 0 || options.hours == 0 {
         bail!("--runs and --hours must be at least 1");
@@ -257,8 +251,8 @@ pub async fn run(settings: &Settings, pool: &sqlx::PgPool, options: Options) -> 
             scratch.join("page.html").display()
         );
     }
-    let (import50, import95) = stats(import_ms);
-    let (page50, page95) = stats(page_ms);
+    let (import50, import95) = p50_p95(import_ms);
+    let (page50, page95) = p50_p95(page_ms);
     println!(
         "Node Exporter Full ({}): {panels} panels ({noted} with an import note), {} metric names, {count} series × {points} points ({samples} samples), {} runs",
         options.file.display(),

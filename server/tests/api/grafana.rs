@@ -28,17 +28,19 @@ async fn post_import(app: &TestApp, token: &str, body: String, query: &str) -> r
         .unwrap()
 }
 
+/// Sends the request and reads its answer as JSON.
+async fn json_of(request: reqwest::RequestBuilder) -> Value {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
 /// `GET /api/v1/dashboards/{uid}`: the model as Grafana JSON.
 async fn export(app: &TestApp, token: &str, uid: &str) -> Value {
-    app.client
-        .get(app.url(&format!("/api/v1/dashboards/{uid}")))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    json_of(
+        app.client
+            .get(app.url(&format!("/api/v1/dashboards/{uid}")))
+            .bearer_auth(token),
+    )
+    .await
 }
 
 #[sqlx::test(migrator = "app::ssr::MIGRATOR")]
@@ -217,26 +219,15 @@ async fn grafanas_api_works_with_tokens_of_each_scope(pool: PgPool) {
         assert_eq!(refused.status(), status);
     }
 
-    let found: Value = call(
+    let found = json_of(call(
         reqwest::Method::GET,
         "/api/search?query=terra&tag=infra",
         &read,
-    )
-    .send()
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    ))
+    .await;
     assert_eq!(found[0]["uid"], "tf-1");
     assert_eq!(found[0]["type"], "dash-db");
-    let none: Value = call(reqwest::Method::GET, "/api/search?tag=nothing", &read)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let none = json_of(call(reqwest::Method::GET, "/api/search?tag=nothing", &read)).await;
     assert_eq!(none, json!([]));
     assert_eq!(
         call(reqwest::Method::GET, "/api/search", &ingest)
@@ -247,13 +238,12 @@ async fn grafanas_api_works_with_tokens_of_each_scope(pool: PgPool) {
         403
     );
 
-    let got: Value = call(reqwest::Method::GET, "/api/dashboards/uid/tf-1", &read)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let got = json_of(call(
+        reqwest::Method::GET,
+        "/api/dashboards/uid/tf-1",
+        &read,
+    ))
+    .await;
     assert_eq!(got["dashboard"]["panels"][0]["type"], "timeseries");
     assert_eq!(got["dashboard"]["version"], 1);
     assert_eq!(

@@ -121,17 +121,17 @@ mod ssr {
     /// The preview's height, as style/main.scss gives it (the panel's header takes 44 px).
     const PREVIEW_HEIGHT_PX: u32 = 400;
 
-    /// The draft panel drawn as its dashboard would draw it, `width` pixels wide.
+    /// The draft panel drawn as its dashboard `stored` would draw it, `width` pixels wide.
     pub async fn draw(
         state: &AppState,
         scope: &Scope,
-        uid: &str,
+        stored: StoredDashboard,
         query: &str,
         width: u32,
         panel: &Panel,
     ) -> Result<String, AppError> {
         let (_, zone) = crate::dashboards::viewport();
-        let prepared = view::prepare(state, scope, uid, query, width, zone).await?;
+        let prepared = view::prepare_stored(state, scope, stored, query, width, zone).await?;
         let size = (width.saturating_sub(20).max(200), PREVIEW_HEIGHT_PX - 44);
         let data = prepared.data(state, panel, size.0).await;
         let query = prepared.query();
@@ -196,7 +196,7 @@ pub async fn preview_panel(
             }
         }
         let width = width.unwrap_or(900).clamp(280, 2400);
-        let html = ssr::draw(&state, &scope, &uid, &query, width, &draft).await?;
+        let html = ssr::draw(&state, &scope, stored, &query, width, &draft).await?;
         Ok(Preview { html, errors })
     }
     .await;

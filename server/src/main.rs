@@ -6,7 +6,9 @@ use clap::Parser;
 
 use server::{
     cli, demo, observability,
-    settings::{AuditCommand, BenchCommand, Cli, Command, TenantCommand, TokenCommand},
+    settings::{
+        AuditCommand, BenchCommand, Cli, Command, RulesCommand, TenantCommand, TokenCommand,
+    },
     startup::{app_state, prepare_database, Application},
 };
 
@@ -45,9 +47,22 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
 
+    if let Command::Rules {
+        command: RulesCommand::Test { files },
+    } = &command
+    {
+        let (report, passed) = rules::unittest::run_files(files);
+        print!("{report}");
+        return Ok(if passed {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
+    }
+
     let (pool, cluster) = prepare_database(&settings).await?;
     let outcome = match command {
-        Command::Serve => unreachable!("handled above"),
+        Command::Serve | Command::Rules { .. } => unreachable!("handled above"),
         Command::Migrate => {
             println!("Migrations applied.");
             Ok(ExitCode::SUCCESS)

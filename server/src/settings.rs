@@ -52,10 +52,26 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Alerting and recording rules.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
     /// Benchmarks; run them against a scratch database.
     Bench {
         #[command(subcommand)]
         command: BenchCommand,
+    },
+}
+
+#[derive(Subcommand, Debug, Clone, PartialEq, Eq)]
+pub enum RulesCommand {
+    /// Runs rule unit-test files in `promtool test rules`' format (input_series,
+    /// alert_rule_test, promql_expr_test) against Meridian's rule evaluation; exits 1 when a
+    /// test fails. Needs no database.
+    Test {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
     },
 }
 

@@ -6,6 +6,7 @@ mod binary;
 mod eval;
 mod functions;
 mod memory;
+pub mod notation;
 pub mod syntax;
 pub mod value;
 

@@ -4,8 +4,10 @@
 
 use std::{collections::BTreeMap, path::Path};
 
-use promql::{Engine, Labels, MemorySource, Value};
-use promql_parser::parser::Expr;
+use promql::{
+    notation::{number, series_labels, series_values as values},
+    Engine, Labels, MemorySource, Value,
+};
 
 const STALE: f64 = f64::from_bits(0x7ff0_0000_0000_0002);
 /// Native-histogram functions: their cases are skipped.
@@ -23,65 +25,6 @@ const EXPERIMENTAL: [&str; 2] = ["limitk", "limit_ratio"];
 
 fn duration(text: &str) -> Result<i64, String> {
     promql::parse_duration(text)
-}
-
-fn number(text: &str) -> Option<f64> {
-    let (sign, body) = match text.strip_prefix('-') {
-        Some(b) => (-1.0, b),
-        None => (1.0, text.strip_prefix('+').unwrap_or(text)),
-    };
-    let value = match body {
-        "Inf" | "inf" => f64::INFINITY,
-        "NaN" | "nan" => return Some(f64::NAN),
-        _ if body.starts_with(|c: char| c.is_ascii_digit() || c == '.') => {
-            match body.parse::<f64>() {
-                Ok(v) => v,
-                Err(_) => duration(body).ok()? as f64 / 1000.0,
-            }
-        }
-        _ => return None,
-    };
-    Some(sign * value)
-}
-
-/// The values of a series line: `None` for `_` (no sample at that step).
-fn values(tokens: &[&str]) -> Result<Vec<Option<f64>>, String> {
-    let mut out = Vec::new();
-    for token in tokens {
-        if *token == "_" {
-            out.push(None);
-        } else if *token == "stale" {
-            out.push(Some(STALE));
-        } else if let Some(n) = token.strip_prefix("_x") {
-            let n: usize = n.parse().map_err(|_| format!("bad {token}"))?;
-            out.extend(std::iter::repeat_n(None, n));
-        } else if let Some(v) = number(token) {
-            out.push(Some(v));
-        } else if let Some((left, times)) = token.rsplit_once('x') {
-            let times: usize = times.parse().map_err(|_| format!("bad {token}"))?;
-            let split = left
-                .char_indices()
-                .skip(1)
-                .find(|&(i, c)| (c == '+' || c == '-') && !left[..i].ends_with(['e', 'E']))
-                .map(|(i, _)| i);
-            let (start, step) = match split {
-                Some(i) => (
-                    number(&left[..i]).ok_or(format!("bad {token}"))?,
-                    number(&left[i..]).ok_or(format!("bad {token}"))?,
-                ),
-                None => (number(left).ok_or(format!("bad {token}"))?, 0.0),
-            };
-            let mut v = start;
-            out.push(Some(v));
-            for _ in 0..times {
-                v += step;
-                out.push(Some(v));
-            }
-        } else {
-            return Err(format!("cannot read value {token:?}"));
-        }
-    }
-    Ok(out)
 }
 
 /// `name{a="b"} 1 2 3` → labels and the value tokens.
@@ -108,25 +51,7 @@ fn series_line(line: &str) -> Result<(Labels, Vec<&str>), String> {
         _ => line.find(char::is_whitespace).unwrap_or(line.len()),
     };
     let (desc, rest) = line.split_at(end);
-    if desc == "{}" {
-        return Ok((Labels::default(), rest.split_whitespace().collect()));
-    }
-    let labels = match promql_parser::parser::parse(desc)? {
-        Expr::VectorSelector(vs) => {
-            let mut pairs: Vec<(String, String)> = vs
-                .matchers
-                .matchers
-                .iter()
-                .map(|m| (m.name.clone(), m.value.clone()))
-                .collect();
-            if let Some(name) = vs.name {
-                pairs.push(("__name__".into(), name));
-            }
-            Labels::new(pairs)
-        }
-        _ => return Err(format!("not a series: {desc}")),
-    };
-    Ok((labels, rest.split_whitespace().collect()))
+    Ok((series_labels(desc)?, rest.split_whitespace().collect()))
 }
 
 fn almost_equal(a: f64, b: f64) -> bool {

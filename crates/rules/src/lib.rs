@@ -4,8 +4,12 @@
 //! knows which recorded series went stale, [`schedule`] says when a group evaluates.
 
 pub mod alert;
+pub mod file;
+pub mod group;
 pub mod recording;
 pub mod schedule;
+pub mod template;
+pub mod unittest;
 
 /// A series' labels, sorted by name (`__name__` included where there is one).
 pub type Labels = Vec<(String, String)>;

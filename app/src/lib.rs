@@ -2,6 +2,8 @@
 #![recursion_limit = "256"]
 
 pub mod admin;
+#[cfg(feature = "ssr")]
+pub mod alerting;
 pub mod audit;
 pub mod auth;
 pub mod components;

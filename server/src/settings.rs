@@ -252,6 +252,12 @@ pub struct Settings {
           action = clap::ArgAction::Set, global = true)]
     pub usage_accounting: bool,
 
+    /// Evaluate the tenants' alerting and recording rules. Every replica may: each group's slot
+    /// is evaluated by one of them.
+    #[arg(long, env = "MERIDIAN_RULE_EVALUATION", value_parser = BoolishValueParser::new(), default_value = "true",
+          action = clap::ArgAction::Set, global = true)]
+    pub rule_evaluation: bool,
+
     /// A folder of Grafana dashboard JSON to provision: one subfolder per tenant name, `_global`
     /// for global dashboards; read at start and again when a file changes.
     #[arg(long, env = "MERIDIAN_DASHBOARDS_DIR", global = true)]

@@ -87,6 +87,10 @@ impl Application {
         if settings.usage_accounting {
             tokio::spawn(crate::jobs::usage::run(scrape_state.clone()));
         }
+        if settings.rule_evaluation {
+            let replica = format!("{}:{}", hostname(), std::process::id());
+            tokio::spawn(app::alerting::evaluator::run(scrape_state.clone(), replica));
+        }
         crate::scrape::start(scrape_state, self_target);
         Ok(Application {
             listener,
@@ -369,4 +373,11 @@ async fn shutdown_signal() {
         _ = terminate.recv() => {},
     }
     tracing::info!("Shutting down.");
+}
+
+/// This machine's name, to say which replica evaluated a rule group.
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "meridian".into())
 }

@@ -117,7 +117,9 @@ pub struct Alerts {
     pub active: BTreeMap<String, Alert>,
 }
 
-fn key(labels: &Labels) -> String {
+/// An alert's identity: its labels as one text, separated as Prometheus separates them when it
+/// hashes labels (U+00FF, which valid UTF-8 label text does not contain as a byte).
+pub fn fingerprint(labels: &Labels) -> String {
     let mut out = String::new();
     for (k, v) in labels {
         out.push_str(k);
@@ -141,7 +143,7 @@ impl Alerts {
         let mut fresh: BTreeMap<String, Alert> = BTreeMap::new();
         for f in found {
             let labels = sorted(f.labels);
-            if fresh.contains_key(&key(&labels)) {
+            if fresh.contains_key(&fingerprint(&labels)) {
                 return Err(EvalError::DuplicateLabelSet);
             }
             let alert = Alert {
@@ -154,7 +156,7 @@ impl Alerts {
                 resolved_at: None,
                 keep_firing_since: None,
             };
-            fresh.insert(key(&labels), alert);
+            fresh.insert(fingerprint(&labels), alert);
         }
         for (k, alert) in &fresh {
             match self.active.get_mut(k) {

@@ -41,6 +41,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub pool: PgPool,
     pub store: store::Store,
+    /// The server's state, for driving background work (the rule evaluator) by hand.
+    pub state: AppState,
 }
 
 /// A browser: keeps cookies, sends Origin like a browser does.
@@ -96,6 +98,7 @@ impl TestApp {
         let address = format!("http://{}", listener.local_addr().unwrap());
         let store = state.store.clone();
         server::scrape::start(state.clone(), None);
+        let kept = state.clone();
         let app = router(state, layer);
         tokio::spawn(async move {
             axum::serve(
@@ -110,6 +113,7 @@ impl TestApp {
             client: reqwest::Client::new(),
             pool,
             store,
+            state: kept,
         }
     }
 

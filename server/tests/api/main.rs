@@ -18,5 +18,6 @@ mod metrics;
 mod oracle;
 mod pages;
 mod query;
+mod rules;
 mod scrape;
 mod tenancy;

@@ -359,6 +359,10 @@ fn matrix() -> Vec<(&'static str, &'static str, Rule)> {
         ("POST", "/api/v1/labels", Rule::ReadTenant),
         ("GET", "/api/v1/label/{name}/values", Rule::ReadTenant),
         ("GET", "/api/v1/metadata", Rule::ReadTenant),
+        ("GET", "/api/v1/rules", Rule::ReadTenant),
+        // The matrix posts a form, which is no rule file.
+        ("POST", "/api/v1/rules", Rule::Edit(422)),
+        ("GET", "/api/v1/alerts", Rule::ReadTenant),
         ("GET", "/api/v1/status/buildinfo", Rule::Read),
         ("POST", "/api/v1/write", Rule::Ingest(415)),
         ("POST", "/api/v1/push", Rule::Ingest(400)),

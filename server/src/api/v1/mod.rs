@@ -85,6 +85,13 @@ pub fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
             get(prometheus::series::label_values),
         ),
         ("GET", "/api/v1/metadata", get(prometheus::series::metadata)),
+        ("GET", "/api/v1/rules", get(prometheus::rules::list)),
+        (
+            "POST",
+            "/api/v1/rules",
+            post(prometheus::rules::import).layer(DefaultBodyLimit::max(IMPORT_MAX_BYTES)),
+        ),
+        ("GET", "/api/v1/alerts", get(prometheus::rules::alerts)),
         (
             "GET",
             "/api/v1/status/buildinfo",

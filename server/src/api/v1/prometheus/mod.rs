@@ -3,6 +3,7 @@
 //! can read Meridian.
 
 pub mod query;
+pub mod rules;
 pub mod series;
 pub mod status;
 

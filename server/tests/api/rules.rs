@@ -1,0 +1,353 @@
+//! Rule groups through Prometheus' APIs (import, list, export) and the evaluator over the store:
+//! alert states with `for`, a restart in the middle of `for`, recording rules seen by the rules
+//! after them, and two replicas that evaluate each slot once.
+
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::{helpers::TestApp, query::get};
+use app::{alerting::evaluator, ssr::scope::TokenScope};
+
+const RULES: &str = "groups:
+  - name: availability
+    interval: 10s
+    rules:
+      - record: job:up:sum
+        expr: sum by (job) (up)
+      - alert: JobDown
+        expr: job:up:sum == 0
+        for: 20s
+        labels:
+          severity: critical
+        annotations:
+          summary: 'Job {{ $labels.job }} is down'
+";
+
+async fn import(app: &TestApp, token: &str, body: &str) -> (u16, Value) {
+    let response = app
+        .client
+        .post(app.url("/api/v1/rules"))
+        .bearer_auth(token)
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    (
+        response.status().as_u16(),
+        response.json::<Value>().await.unwrap(),
+    )
+}
+
+async fn groups_of(pool: &PgPool, tenant: Uuid) -> Vec<(String, i32)> {
+    sqlx::query_as("select name, version from rule_group where tenant_id = $1 order by name")
+        .bind(tenant)
+        .fetch_all(pool)
+        .await
+        .unwrap()
+}
+
+#[sqlx::test(migrator = "app::ssr::MIGRATOR")]
+async fn rule_files_import_list_and_export_within_the_callers_tenant(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let a = app.create_tenant("tenant-a").await;
+    let b = app.create_tenant("tenant-b").await;
+    let writer = app
+        .create_token(a, &[TokenScope::Write, TokenScope::Read])
+        .await;
+    let reader_b = app.create_token(b, &[TokenScope::Read]).await;
+
+    let (status, body) = import(&app, &writer, RULES).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["created"], json!(["availability"]));
+
+    // Prometheus' shape, with the group's rules in order.
+    let (status, body) = get(&app, &writer, "/api/v1/rules").await;
+    assert_eq!(status, 200, "{body}");
+    let group = &body["data"]["groups"][0];
+    assert_eq!(group["name"], "availability");
+    assert_eq!(group["interval"], 10.0);
+    assert_eq!(group["rules"][0]["type"], "recording");
+    assert_eq!(group["rules"][0]["name"], "job:up:sum");
+    assert_eq!(group["rules"][1]["type"], "alerting");
+    assert_eq!(group["rules"][1]["duration"], 20.0);
+    assert_eq!(group["rules"][1]["labels"], json!({"severity": "critical"}));
+    assert_eq!(group["rules"][1]["health"], "unknown");
+    let (_, only_alerts) = get(&app, &writer, "/api/v1/rules?type=alert").await;
+    assert_eq!(
+        only_alerts["data"]["groups"][0]["rules"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // The export reads back as the same groups, and promtool accepts it.
+    let exported = app
+        .client
+        .get(app.url("/api/v1/rules?format=yaml"))
+        .bearer_auth(&writer)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        rules::file::parse(&exported).unwrap(),
+        rules::file::parse(RULES).unwrap()
+    );
+    let path = std::env::temp_dir().join(format!("meridian-export-{}.yml", Uuid::new_v4()));
+    std::fs::write(&path, &exported).unwrap();
+    let checked = std::process::Command::new("/usr/bin/promtool")
+        .args(["check", "rules"])
+        .arg(&path)
+        .output()
+        .expect("scripts/test installs Debian's promtool");
+    std::fs::remove_file(&path).ok();
+    assert!(
+        checked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&checked.stdout)
+    );
+
+    // The same file again changes nothing; a changed group is its next version, audited.
+    let (_, body) = import(&app, &writer, RULES).await;
+    assert_eq!(body["data"]["unchanged"], json!(["availability"]));
+    let (status, body) = import(&app, &writer, &RULES.replace("for: 20s", "for: 30s")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["updated"], json!(["availability"]));
+    assert_eq!(
+        groups_of(&app.pool, a).await,
+        [("availability".to_string(), 2)]
+    );
+    let versions: i64 =
+        sqlx::query_scalar("select count(*) from rule_group_version where tenant_id = $1")
+            .bind(a)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(versions, 2);
+    let audited: Vec<String> = sqlx::query_scalar(
+        "select action from audit_event where target_type = 'rule_group' order by id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(audited, ["rule_group.create", "rule_group.update"]);
+
+    // A bad file names its line and field, and nothing of it is written, not even its good
+    // groups.
+    let bad =
+        format!("{RULES}  - name: second\n    rules:\n      - alert: Broken\n        expr: sum(\n");
+    let (status, body) = import(&app, &writer, &bad).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["field"], "line 17", "{body}");
+    assert!(body["error"].as_str().unwrap().contains("expr"), "{body}");
+    let bad_duration = RULES.replace("for: 20s", "for: 20 seconds");
+    let (status, body) = import(&app, &writer, &bad_duration).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["field"], "line 9", "{body}");
+    assert_eq!(
+        groups_of(&app.pool, a).await,
+        [("availability".to_string(), 2)]
+    );
+
+    // Another tenant sees none of it.
+    let (status, body) = get(&app, &reader_b, "/api/v1/rules").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["data"]["groups"], json!([]));
+    let (_, body) = get(&app, &reader_b, "/api/v1/alerts").await;
+    assert_eq!(body["data"]["alerts"], json!([]));
+    // A read token may not import.
+    let (status, _) = import(&app, &reader_b, RULES).await;
+    assert_eq!(status, 403);
+    assert!(groups_of(&app.pool, b).await.is_empty());
+}
+
+/// `up` of job `api` for the 10 minutes before `until`: 1 until `down_from`, then 0.
+async fn push_up(app: &TestApp, tenant: Uuid, until: i64, down_from: i64) {
+    let ingest = app.create_token(tenant, &[TokenScope::Ingest]).await;
+    let samples: Vec<Value> = (0..=120)
+        .map(|i| until - 600_000 + i * 5_000)
+        .map(|t| json!([t, if t >= down_from { 0.0 } else { 1.0 }]))
+        .collect();
+    let body = json!([{"labels": {"__name__": "up", "job": "api", "instance": "a:9090"}, "samples": samples}]);
+    let pushed = app
+        .client
+        .post(app.url("/api/v1/push"))
+        .bearer_auth(&ingest)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pushed.status(), 204, "{}", pushed.text().await.unwrap());
+}
+
+/// Claims and evaluates whatever is due at `now`; answers the slots evaluated.
+async fn evaluate_due(app: &TestApp, now: i64) -> Vec<i64> {
+    let mut slots = Vec::new();
+    for claimed in evaluator::claim_due(&app.pool, "test", now).await.unwrap() {
+        slots.push(claimed.ts);
+        let failures = evaluator::evaluate_group(&app.state, claimed)
+            .await
+            .unwrap();
+        assert_eq!(failures, 0);
+    }
+    slots
+}
+
+async fn alert_rows(pool: &PgPool, tenant: Uuid) -> Vec<(String, Value, Value)> {
+    sqlx::query_as(
+        "select state, labels, annotations from alert where tenant_id = $1 order by active_at",
+    )
+    .bind(tenant)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+#[sqlx::test(migrator = "app::ssr::MIGRATOR")]
+async fn alerts_go_pending_then_firing_and_keep_their_for_progress_across_a_restart(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let tenant = app.create_tenant("tenant-a").await;
+    let token = app
+        .create_token(tenant, &[TokenScope::Write, TokenScope::Read])
+        .await;
+    let (status, body) = import(&app, &token, RULES).await;
+    assert_eq!(status, 200, "{body}");
+
+    // The group's slots, as Prometheus spaces them; the job goes down before the first one
+    // that evaluates.
+    let now = chrono::Utc::now().timestamp_millis() - 120_000;
+    let first = evaluator::slot(tenant, "availability", 10_000, now) + 10_000;
+    push_up(&app, tenant, first + 60_000, first - 30_000).await;
+
+    // A new group waits for its first slot.
+    assert!(evaluate_due(&app, now).await.is_empty());
+    assert_eq!(evaluate_due(&app, first).await, [first]);
+    let rows = alert_rows(&app.pool, tenant).await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].0, "pending");
+    assert_eq!(
+        rows[0].1,
+        json!({"alertname": "JobDown", "job": "api", "severity": "critical"})
+    );
+    assert_eq!(rows[0].2, json!({"summary": "Job api is down"}));
+    // Due again only at the next slot.
+    assert!(evaluate_due(&app, first + 5_000).await.is_empty());
+    assert_eq!(evaluate_due(&app, first + 10_000).await, [first + 10_000]);
+
+    // A restart: another server on the same database goes on with the alert's `for`.
+    drop(app);
+    let app = TestApp::spawn(pool).await;
+    let (_, body) = get(&app, &token, "/api/v1/alerts").await;
+    let alerts = body["data"]["alerts"].as_array().unwrap().clone();
+    assert_eq!(alerts.len(), 1, "{body}");
+    assert_eq!(alerts[0]["state"], "pending");
+    assert_eq!(alerts[0]["value"], "0e+00");
+    assert_eq!(evaluate_due(&app, first + 20_000).await, [first + 20_000]);
+    let (_, body) = get(&app, &token, "/api/v1/alerts").await;
+    assert_eq!(body["data"]["alerts"][0]["state"], "firing", "{body}");
+    let rows = alert_rows(&app.pool, tenant).await;
+    assert_eq!(rows.len(), 1, "one row for the alert's life");
+    assert_eq!(rows[0].0, "firing");
+
+    // The recording rule's series and ALERTS are in the store: the recording rule ran first,
+    // so the alert saw its result at the same slot.
+    let at = (first + 20_000) as f64 / 1000.0;
+    let (_, body) = get(
+        &app,
+        &token,
+        &format!("/api/v1/query?query=job:up:sum&time={at}"),
+    )
+    .await;
+    assert_eq!(body["data"]["result"][0]["value"][1], "0", "{body}");
+    let (_, body) = get(
+        &app,
+        &token,
+        &format!("/api/v1/query?query=ALERTS&time={at}"),
+    )
+    .await;
+    assert_eq!(
+        body["data"]["result"][0]["metric"]["alertstate"], "firing",
+        "{body}"
+    );
+    let at = (first + 10_000) as f64 / 1000.0;
+    let (_, body) = get(
+        &app,
+        &token,
+        &format!("/api/v1/query?query=ALERTS&time={at}"),
+    )
+    .await;
+    assert_eq!(
+        body["data"]["result"][0]["metric"]["alertstate"], "pending",
+        "{body}"
+    );
+    let (_, body) = get(
+        &app,
+        &token,
+        &format!("/api/v1/query?query=ALERTS_FOR_STATE&time={at}"),
+    )
+    .await;
+    assert_eq!(
+        body["data"]["result"][0]["value"][1],
+        (first / 1000).to_string(),
+        "{body}"
+    );
+
+    // A missed slot is counted, and evaluation goes on at the current one.
+    assert_eq!(evaluate_due(&app, first + 60_000).await, [first + 60_000]);
+    let (missed, evaluations): (i64, i64) =
+        sqlx::query_as("select missed, evaluations from rule_group_state where tenant_id = $1")
+            .bind(tenant)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!((missed, evaluations), (3, 4));
+}
+
+#[sqlx::test(migrator = "app::ssr::MIGRATOR")]
+async fn two_replicas_evaluate_each_slot_once(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let tenant = app.create_tenant("tenant-a").await;
+    let token = app.create_token(tenant, &[TokenScope::Write]).await;
+    let file: String = (0..50)
+        .map(|i| format!("  - name: g{i}\n    interval: 10s\n    rules:\n      - record: r{i}\n        expr: vector({i})\n"))
+        .collect();
+    let (status, body) = import(&app, &token, &format!("groups:\n{file}")).await;
+    assert_eq!(status, 200, "{body}");
+    let now = chrono::Utc::now().timestamp_millis();
+    // Both replicas schedule the new groups; each group's first slot is scheduled once.
+    let (one, two) = tokio::join!(
+        evaluator::claim_due(&pool, "one", now),
+        evaluator::claim_due(&pool, "two", now)
+    );
+    assert!(one.unwrap().is_empty() && two.unwrap().is_empty());
+    // Three intervals: every slot goes to exactly one replica.
+    for step in 1..=3 {
+        let at = now + step * 10_000;
+        let (one, two) = tokio::join!(
+            evaluator::claim_due(&pool, "one", at),
+            evaluator::claim_due(&pool, "two", at)
+        );
+        let (one, two) = (one.unwrap(), two.unwrap());
+        let mut claimed: Vec<Uuid> = one.iter().chain(&two).map(|c| c.id).collect();
+        assert_eq!(
+            claimed.len(),
+            50,
+            "step {step}: {} + {}",
+            one.len(),
+            two.len()
+        );
+        claimed.sort();
+        claimed.dedup();
+        assert_eq!(claimed.len(), 50);
+    }
+    // A replica that stops: the other takes every group at the next slot.
+    let at = now + 40_000;
+    assert_eq!(
+        evaluator::claim_due(&pool, "two", at).await.unwrap().len(),
+        50
+    );
+}

@@ -3,5 +3,6 @@
 //! themselves live in `crates/rules`.
 
 pub mod api;
+pub mod backtest;
 pub mod evaluator;
 pub mod repo;

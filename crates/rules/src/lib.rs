@@ -4,6 +4,7 @@
 //! knows which recorded series went stale, [`schedule`] says when a group evaluates.
 
 pub mod alert;
+pub mod backtest;
 pub mod file;
 pub mod group;
 pub mod recording;

@@ -1,6 +1,7 @@
 //! Integration tests: the real router over HTTP against real PostgreSQL (a fresh database per
 //! test via `sqlx::test`, on the server named by DATABASE_URL).
 
+mod alert_oracle;
 mod audit;
 mod auth;
 mod cli;

@@ -63,7 +63,7 @@ impl Application {
             let tenants = crate::demo::seed(&state)
                 .await
                 .context("seeding demo data")?;
-            tokio::spawn(crate::demo::metrics::run(state.store.clone(), tenants));
+            tokio::spawn(crate::demo::run(state.clone(), tenants));
         }
         let store = sessions::store(&pool)
             .await

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use rules::{
     backtest::{self, Backtest},
     file::{Group, Kind, RuleDef},
-    group::{pairs, Env},
+    group::{pairs, Env, RuleState},
     Labels,
 };
 use uuid::Uuid;
@@ -52,18 +52,34 @@ pub async fn run(
             "the window must end after it starts and span at most 31 days",
         ));
     }
-    let mut results: Vec<(i64, Result<Vec<(Labels, f64)>, String>)> = Vec::new();
+    let results = results(state, tenant, &rule.expr, (from, to, step_ms)).await;
+    Ok(backtest::run(
+        group,
+        rule,
+        step_ms,
+        results,
+        &Env::default(),
+        &mut RuleState::default(),
+        &mut |_, _| {},
+    ))
+}
+
+/// One rule's results: the expression at each of `from + k * step_ms` up to `to`.
+pub type Results = Vec<(i64, Result<Vec<(Labels, f64)>, String>)>;
+
+/// The expression's result at each step, from range queries of at most `MAX_POINTS` steps.
+pub async fn results(
+    state: &AppState,
+    tenant: Uuid,
+    expr: &str,
+    (from, to, step_ms): (i64, i64, i64),
+) -> Results {
+    let mut results = Vec::new();
     let mut start = from;
     while start <= to {
         let end = (start + (MAX_POINTS - 1) * step_ms).min(to);
-        let answer = query::run(
-            &state.store,
-            tenant,
-            &rule.expr,
-            (start, end, step_ms),
-            state.query_limits,
-        )
-        .await;
+        let span = (start, end, step_ms);
+        let answer = query::run(&state.store, tenant, expr, span, state.query_limits).await;
         let steps = (start..=end).step_by(step_ms as usize);
         match answer {
             Ok(promql::Value::Matrix(series)) => results.extend(by_step(series, steps)),
@@ -77,20 +93,11 @@ pub async fn run(
         }
         start = end + step_ms;
     }
-    Ok(backtest::run(
-        group,
-        rule,
-        step_ms,
-        results,
-        &Env::default(),
-    ))
+    results
 }
 
 /// A range query's series as the vector an instant query would give at each step.
-fn by_step(
-    series: Vec<promql::Series>,
-    steps: impl Iterator<Item = i64>,
-) -> Vec<(i64, Result<Vec<(Labels, f64)>, String>)> {
+fn by_step(series: Vec<promql::Series>, steps: impl Iterator<Item = i64>) -> Results {
     let mut at: BTreeMap<i64, Vec<(Labels, f64)>> = steps.map(|t| (t, Vec::new())).collect();
     for s in series {
         let labels = pairs(&s.labels);

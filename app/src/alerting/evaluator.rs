@@ -192,6 +192,7 @@ pub async fn evaluate_group(state: &AppState, claimed: Claimed) -> Result<usize,
     let mut changed_alerts: Vec<(&RuleDef, Vec<Alert>)> = Vec::new();
     for (rule, key) in group.rules.iter().zip(&keys) {
         let mut rule_state = rules.remove(key).unwrap_or_default();
+        let before: Vec<Alert> = rule_state.alerts.active.values().cloned().collect();
         let result = query::run(
             &state.store,
             tenant,
@@ -208,7 +209,25 @@ pub async fn evaluate_group(state: &AppState, claimed: Claimed) -> Result<usize,
         }
         write(state, tenant, ts, samples).await;
         if rule.kind == Kind::Alert {
-            changed_alerts.push((rule, rule_state.alerts.active.values().cloned().collect()));
+            let mut alerts: Vec<Alert> = rule_state.alerts.active.values().cloned().collect();
+            // A pending alert whose series left is dropped (Prometheus forgets it): its row
+            // ends as resolved without ever having fired.
+            alerts.extend(
+                before
+                    .into_iter()
+                    .filter(|a| {
+                        !rule_state
+                            .alerts
+                            .active
+                            .contains_key(&fingerprint(&a.labels))
+                    })
+                    .map(|a| Alert {
+                        state: State::Inactive,
+                        resolved_at: Some(ts),
+                        ..a
+                    }),
+            );
+            changed_alerts.push((rule, alerts));
         }
         rules.insert(key.clone(), rule_state);
     }
@@ -310,7 +329,7 @@ fn time(ms: i64) -> chrono::DateTime<Utc> {
 
 /// Keeps an alert's row in the history current: one row an alert's life, from pending to
 /// resolved.
-async fn save_alert(
+pub(super) async fn save_alert(
     tx: &mut sqlx::PgConnection,
     tenant: Uuid,
     group_id: Uuid,

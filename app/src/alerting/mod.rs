@@ -3,6 +3,7 @@
 //! themselves live in `crates/rules`.
 
 pub mod api;
+pub mod backfill;
 pub mod backtest;
 pub mod evaluator;
 pub mod repo;

@@ -4,7 +4,9 @@
 //! notifications they would have sent (one when an alert starts firing, one when it resolves).
 //!
 //! The caller gives the results step by step (a range query at the group's interval gives them
-//! all at once), so this stays free of any store.
+//! all at once) and takes the samples each step writes, so this stays free of any store; the
+//! same replay fills a new group's past (recording rules' series, alert history), as
+//! `promtool tsdb create-blocks-from rules` does for Prometheus.
 
 use std::collections::BTreeMap;
 
@@ -14,7 +16,7 @@ use crate::{
     alert::{fingerprint, State},
     file::{Group, RuleDef},
     group::{eval_rule, Env, RuleState},
-    Labels,
+    Labels, Sample,
 };
 
 /// One pending-or-firing period of an alert, as `ALERTS` shows it: from its first evaluation
@@ -27,6 +29,8 @@ pub struct Episode {
     pub inactive_at: Option<i64>,
     /// The annotations when it last fired (or was pending, when it never fired).
     pub annotations: Labels,
+    /// The expression's value at the episode's last evaluation.
+    pub value: f64,
 }
 
 /// One alert (a label set) over the window.
@@ -53,15 +57,17 @@ pub struct Backtest {
 }
 
 /// Runs `rule` of `group` over `results`: each evaluation's time (ms, ascending, `step_ms`
-/// apart) with its expression's result.
+/// apart) with its expression's result. `state` is the rule's state before the first (and
+/// after the last) evaluation; `written` takes what each evaluation writes.
 pub fn run(
     group: &Group,
     rule: &RuleDef,
     step_ms: i64,
     results: impl IntoIterator<Item = (i64, Result<Vec<(Labels, f64)>, String>)>,
     env: &Env,
+    state: &mut RuleState,
+    written: &mut dyn FnMut(i64, Vec<Sample>),
 ) -> Backtest {
-    let mut state = RuleState::default();
     let mut out = Backtest {
         step_ms,
         ..Backtest::default()
@@ -77,7 +83,7 @@ pub fn run(
         }
         out.to_ms = ts;
         out.evaluations += 1;
-        eval_rule(group, rule, &mut state, ts, result, env);
+        written(ts, eval_rule(group, rule, state, ts, result, env));
         if let Some(error) = &state.last_error {
             out.failed_evaluations += 1;
             out.first_error.get_or_insert((ts, error.clone()));
@@ -110,6 +116,7 @@ pub fn run(
             if alert.state == State::Firing || episode.firing_at.is_none() {
                 episode.annotations = alert.annotations.clone();
             }
+            episode.value = alert.value;
         }
         for (key, was) in &shown {
             if !now.contains_key(key) {

@@ -13,7 +13,7 @@ use store::{Labels, Matcher, SeriesSamples, Store};
 
 const LIVE_STEP_MS: i64 = 15_000;
 const BACKFILL_STEP_MS: i64 = 30_000;
-const BACKFILL_MS: i64 = 7 * 86_400_000;
+pub const BACKFILL_MS: i64 = 7 * 86_400_000;
 const ENDPOINTS: [(&str, f64); 4] = [
     ("/orders", 0.12),
     ("/users", 0.05),
@@ -26,7 +26,7 @@ const AGENTS: [&str; 3] = ["planner", "coder", "reviewer"];
 const TOOLS: [&str; 4] = ["search", "browser", "shell", "database"];
 
 /// One tenant's application: its size, and the counters it has reached.
-struct Tenant {
+pub struct Tenant {
     id: Uuid,
     scale: f64,
     /// Share of requests that fail (5xx) outside incidents: each tenant's availability differs.
@@ -58,6 +58,15 @@ fn incident(seed: u64, t: i64) -> bool {
     let mut h = (hour ^ seed).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     h ^= h >> 31;
     h % 40 == 0 && t.rem_euclid(3_600_000) < 20 * 60_000
+}
+
+/// Credential-stuffing bursts: about one hour in fifty has one, 15 minutes of failed logins at
+/// 25 times the usual rate, apart from the incidents.
+fn attack(seed: u64, t: i64) -> bool {
+    let hour = t.div_euclid(3_600_000) as u64;
+    let mut h = (hour ^ seed.rotate_left(17)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h ^= h >> 29;
+    h % 50 == 7 && (30 * 60_000..45 * 60_000).contains(&t.rem_euclid(3_600_000))
 }
 
 /// Φ, the standard normal CDF (Abramowitz–Stegun 7.1.26 for erf).
@@ -116,9 +125,10 @@ impl Tenant {
                 }
                 served += requests;
             }
-            // Latency: log-normal around a per-endpoint median, three times slower in an incident.
+            // Latency: log-normal around a per-endpoint median, six times slower in an incident
+            // (so /search's p95 passes 2 s).
             let median: f64 =
-                if endpoint == "/search" { 0.12 } else { 0.04 } * if down { 3.0 } else { 1.0 };
+                if endpoint == "/search" { 0.12 } else { 0.04 } * if down { 6.0 } else { 1.0 };
             let sigma: f64 = 0.8;
             let base = [("service", "api"), ("endpoint", endpoint)];
             for le in BUCKETS {
@@ -193,8 +203,8 @@ impl Tenant {
             ("__name__", "login_failures_total"),
             ("reason", "bad_password"),
         ]);
-        let failed =
-            (0.02 * seconds * self.rng.gen_range(0.0..2.0) * if down { 5.0 } else { 1.0 }).round();
+        let burst = if attack(self.seed, t) { 25.0 } else { 1.0 };
+        let failed = (0.02 * seconds * self.rng.gen_range(0.0..2.0) * burst).round();
         let v = self.add(failures.clone(), failed);
         out.push((failures, v));
         out.push((
@@ -275,9 +285,12 @@ async fn last_sample(store: &Store, tenant: Uuid, now: i64) -> Option<i64> {
         .max()
 }
 
-/// Backfills each tenant, then writes live samples until the store closes.
-pub async fn run(store: Store, tenants: Vec<(Uuid, String)>) {
-    let now = chrono::Utc::now().timestamp_millis();
+/// The demo applications, backfilled, ready to write live samples.
+pub struct Apps(Vec<(Tenant, String)>);
+
+/// Backfills each tenant up to `now` (from its last sample, or for the whole demo week).
+pub async fn backfill(store: &Store, tenants: &[(Uuid, String)], now: i64) -> Apps {
+    let tenants = tenants.to_vec();
     let mut apps = Vec::new();
     for (i, (id, name)) in tenants.into_iter().enumerate() {
         let seed = seed_of(&name);
@@ -289,7 +302,7 @@ pub async fn run(store: Store, tenants: Vec<(Uuid, String)>) {
             counters: HashMap::new(),
             rng: StdRng::seed_from_u64(seed),
         };
-        let from = match last_sample(&store, id, now).await {
+        let from = match last_sample(store, id, now).await {
             Some(last) => last + BACKFILL_STEP_MS,
             None => now - BACKFILL_MS,
         };
@@ -312,6 +325,11 @@ pub async fn run(store: Store, tenants: Vec<(Uuid, String)>) {
         }
         apps.push((app, name));
     }
+    Apps(apps)
+}
+
+/// Writes live samples every 15 s until the store closes.
+pub async fn live(store: Store, Apps(mut apps): Apps) {
     let mut tick = tokio::time::interval(Duration::from_millis(LIVE_STEP_MS as u64));
     tick.tick().await;
     loop {

@@ -1,6 +1,7 @@
 //! Demo data for `MERIDIAN_DEMO=true`: three tenants and one user per role, created once, with
-//! the credentials printed at start so a newcomer can log in at once; and live metrics for
-//! every tenant (`metrics`).
+//! the credentials printed at start so a newcomer can log in at once; live metrics for every
+//! tenant (`metrics`); and rules (`rules.yml`) that fire on the metrics' incidents, replayed
+//! over the demo week when they are first provisioned.
 
 pub mod metrics;
 
@@ -9,6 +10,7 @@ use app::{
         tenants::repo as tenants,
         users::{repo as users, UserChange},
     },
+    alerting::{backfill, repo as rule_groups},
     error::AppError,
     ssr::{request::RequestMeta, scope::Scope, AppState},
 };
@@ -70,4 +72,58 @@ pub fn credentials() -> String {
         ));
     }
     text
+}
+
+/// The demo tenants' rules.
+const RULES: &str = include_str!("rules.yml");
+
+/// Backfills the demo week and writes live samples; provisions the demo rules in each tenant
+/// that lacks them and replays them over the week.
+pub async fn run(state: AppState, tenants: Vec<(uuid::Uuid, String)>) {
+    let now = chrono::Utc::now().timestamp_millis();
+    let apps = metrics::backfill(&state.store, &tenants, now).await;
+    tokio::spawn(metrics::live(state.store.clone(), apps));
+    for (tenant, name) in &tenants {
+        match provision_rules(&state, *tenant, now).await {
+            Ok(0) => {}
+            Ok(episodes) => {
+                tracing::info!(tenant = %name, episodes, "Provisioned the demo rules over the demo week.")
+            }
+            Err(error) => {
+                tracing::warn!(tenant = %name, error = %error, "Could not provision the demo rules.")
+            }
+        }
+    }
+}
+
+/// Provisions the demo rules in `tenant`; the groups it creates are replayed from the start of
+/// the demo week to `now`. Answers the alert episodes the replay found.
+async fn provision_rules(
+    state: &AppState,
+    tenant: uuid::Uuid,
+    now: i64,
+) -> Result<usize, AppError> {
+    let scope = Scope::system(RequestMeta {
+        user_agent: "meridian-demo".into(),
+        ..RequestMeta::default()
+    });
+    let imported = rule_groups::provision(&scope, &state.pool, tenant, RULES, "demo").await?;
+    let mut episodes = 0;
+    for stored in rule_groups::list(&scope, &state.pool, tenant).await? {
+        if !imported.created.contains(&stored.group.name) {
+            continue;
+        }
+        let span = (now - metrics::BACKFILL_MS, now);
+        let filled = backfill::backfill(
+            state,
+            tenant,
+            stored.id,
+            &stored.group,
+            stored.interval_ms,
+            span,
+        )
+        .await?;
+        episodes += filled.episodes;
+    }
+    Ok(episodes)
 }

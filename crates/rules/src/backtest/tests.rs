@@ -49,7 +49,15 @@ fn pending_for_its_for_then_firing_kept_for_keep_firing_for() {
             vec![]
         }
     });
-    let run = run(&g, &g.rules[0], 60_000, results, &Env::default());
+    let run = run(
+        &g,
+        &g.rules[0],
+        60_000,
+        results,
+        &Env::default(),
+        &mut RuleState::default(),
+        &mut |_, _| {},
+    );
     assert_eq!(run.evaluations, 12);
     assert_eq!((run.from_ms, run.to_ms), (0, 11 * 60_000));
     let summary: Labels = vec![("summary".into(), "api down".into())];
@@ -65,6 +73,7 @@ fn pending_for_its_for_then_firing_kept_for_keep_firing_for() {
                     firing_at: Some(240_000),
                     inactive_at: Some(480_000),
                     annotations: summary.clone(),
+                    value: 0.0,
                 },
                 // Back at 10: pending again, still pending at the window's end.
                 Episode {
@@ -72,6 +81,7 @@ fn pending_for_its_for_then_firing_kept_for_keep_firing_for() {
                     firing_at: None,
                     inactive_at: None,
                     annotations: summary,
+                    value: 0.0,
                 },
             ],
         }]
@@ -92,7 +102,15 @@ fn without_for_an_alert_fires_at_once_and_a_short_gap_makes_two_episodes() {
             vec![]
         }
     });
-    let run = run(&g, &g.rules[0], 60_000, results, &Env::default());
+    let run = run(
+        &g,
+        &g.rules[0],
+        60_000,
+        results,
+        &Env::default(),
+        &mut RuleState::default(),
+        &mut |_, _| {},
+    );
     assert_eq!(run.alerts.len(), 2);
     let episodes: Vec<(Option<i64>, Option<i64>, Option<i64>)> = run.alerts[0]
         .episodes
@@ -117,7 +135,15 @@ fn a_failed_evaluation_changes_no_alert() {
     let g = group("      - alert: Down\n        expr: up == 0\n        for: 1m\n");
     let mut results = steps(4, |_| vec!["api"]);
     results[1].1 = Err("query timed out".into());
-    let run = run(&g, &g.rules[0], 60_000, results, &Env::default());
+    let run = run(
+        &g,
+        &g.rules[0],
+        60_000,
+        results,
+        &Env::default(),
+        &mut RuleState::default(),
+        &mut |_, _| {},
+    );
     assert_eq!(run.failed_evaluations, 1);
     assert_eq!(run.first_error, Some((60_000, "query timed out".into())));
     // Pending at 0, `for` met at 2 (the failure at 1 kept it pending).

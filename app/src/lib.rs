@@ -2,7 +2,6 @@
 #![recursion_limit = "256"]
 
 pub mod admin;
-#[cfg(feature = "ssr")]
 pub mod alerting;
 pub mod audit;
 pub mod auth;
@@ -29,6 +28,7 @@ use admin::{
     datasources::DatasourcesPage, limits::LimitsPage, tenants::TenantsPage, tokens::TokensPage,
     users::UsersPage, AdminLayout,
 };
+use alerting::{AlertRoute, AlertsRoute, RulesRoute};
 use audit::AuditRoute;
 use auth::{get_current_user, Landing, LoginPage, RequireRole, UserResource};
 use components::{enhance::FormEnhancer, AppHeader, NotFound};
@@ -87,6 +87,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("d/:uid/:slug") view=DashboardRoute ssr=SsrMode::Async/>
                     <Route path=path!("login") view=LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("audit") view=AuditRoute ssr=SsrMode::Async/>
+                    <Route path=path!("alerts") view=AlertsRoute ssr=SsrMode::Async/>
+                    <Route path=path!("alerts/:id") view=AlertRoute ssr=SsrMode::Async/>
+                    <Route path=path!("alerting/list") view=RulesRoute ssr=SsrMode::Async/>
                     <Route path=path!("explore") view=ExploreRoute ssr=SsrMode::Async/>
                     <Route path=path!("scrape") view=|| view! { <RequireRole><ScrapeJobsPage/></RequireRole> } ssr=SsrMode::Async/>
                     <Route path=path!("admin") view=|| view! { <AdminLayout><Redirect path="/admin/tenants"/></AdminLayout> } ssr=SsrMode::Async/>

@@ -27,7 +27,7 @@ describe('dashboards', () => {
       await page.reload({ waitUntil: 'networkidle' });
     }
     assert.equal(await page.locator('.dash-title h1').textContent(), 'Executive overview');
-    assert.equal(await page.locator('.panel').count(), 10);
+    assert.equal(await page.locator('.panel').count(), 11);
     // Availability per tenant: one value a tenant, in its threshold colour.
     const availability = page.locator('#panel-1 .stat');
     assert.equal(await availability.count(), 3);
@@ -184,7 +184,7 @@ describe('dashboards', () => {
     await page.fill('input[name=email]', USERS.manager);
     await page.fill('input[name=password]', PASSWORD);
     await Promise.all([page.waitForURL(`${suite.server.baseUrl}${LANDING.manager}`), page.click('#login-form button[type=submit]')]);
-    assert.equal(await page.locator('.panel').count(), 10);
+    assert.equal(await page.locator('.panel').count(), 11);
     assert.ok(await page.locator('#panel-6 svg path.series').count() > 0, 'the charts are in the page');
     await page.click('#time-range');
     await page.fill('#range-form input[name=from]', 'now-3h');

@@ -1,9 +1,194 @@
 //! Alerting and recording rules: groups per tenant (`repo`), the evaluator every replica runs
-//! (`evaluator`), and Prometheus' rules and alerts APIs' answers (`api`). The rule semantics
-//! themselves live in `crates/rules`.
+//! (`evaluator`), Prometheus' rules and alerts APIs' answers (`prometheus`), the backtest and the
+//! backfill; and the pages: alerts with their history and acknowledgement (`page`), the rule
+//! groups (`rules_page`). The rule semantics themselves live in `crates/rules`.
 
-pub mod api;
+mod fns;
+mod page;
+mod rules_page;
+
+#[cfg(feature = "ssr")]
 pub mod backfill;
+#[cfg(feature = "ssr")]
 pub mod backtest;
+#[cfg(feature = "ssr")]
 pub mod evaluator;
+#[cfg(feature = "ssr")]
+pub mod history;
+#[cfg(feature = "ssr")]
+pub mod prometheus;
+#[cfg(feature = "ssr")]
 pub mod repo;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub use fns::*;
+pub use page::{AlertRoute, AlertsRoute};
+pub use rules_page::RulesRoute;
+
+/// One alert's life, from pending to resolved, as the history keeps it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AlertRow {
+    pub id: Uuid,
+    pub tenant_name: String,
+    pub group_name: String,
+    pub rule_name: String,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub severity: String,
+    /// `pending`, `firing` or `resolved`.
+    pub state: String,
+    pub value: Option<f64>,
+    pub active_at: DateTime<Utc>,
+    pub fired_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub ack: Option<Acknowledgement>,
+}
+
+impl AlertRow {
+    /// The labels worth showing beside the name: all but `alertname` and `severity`.
+    pub fn shown_labels(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.labels
+            .iter()
+            .filter(|(k, _)| k.as_str() != "alertname" && k.as_str() != "severity")
+    }
+
+    /// Resolved without ever firing: its condition cleared within its `for`.
+    pub fn never_fired(&self) -> bool {
+        self.state == "resolved" && self.fired_at.is_none()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Acknowledgement {
+    pub by: String,
+    pub at: DateTime<Utc>,
+    pub comment: String,
+}
+
+/// The alerts page's filters, as query parameters.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AlertFilter {
+    /// `active` (pending and firing; the default), `firing`, `pending`, `resolved` or `all`.
+    pub state: Option<String>,
+    pub severity: Option<String>,
+    /// Label matchers as Prometheus writes them: `job="api", instance=~"api-.*"`.
+    pub labels: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub tenant: Option<String>,
+}
+
+impl AlertFilter {
+    pub fn to_query(&self) -> String {
+        [
+            ("state", &self.state),
+            ("severity", &self.severity),
+            ("labels", &self.labels),
+            ("from", &self.from),
+            ("to", &self.to),
+            ("tenant", &self.tenant),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| {
+            v.as_deref()
+                .filter(|v| !v.is_empty())
+                .map(|v| format!("{k}={}", crate::url::encode(v)))
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+    }
+}
+
+pub const SEVERITIES: [&str; 4] = ["critical", "warning", "info", "security"];
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AlertsPage {
+    pub alerts: Vec<AlertRow>,
+    /// More matched than shown.
+    pub truncated: bool,
+    /// The tenants' alerts firing and pending now, whatever the filter.
+    pub firing: i64,
+    pub pending: i64,
+    pub now: DateTime<Utc>,
+}
+
+/// An alert with its rule and the alert's other episodes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AlertDetail {
+    pub alert: AlertRow,
+    /// The same alert (same labels) over the timeline's window, oldest first.
+    pub episodes: Vec<AlertRow>,
+    pub window: (DateTime<Utc>, DateTime<Utc>),
+    pub rule: Option<RuleView>,
+    /// The viewer may acknowledge it.
+    pub can_acknowledge: bool,
+    pub now: DateTime<Utc>,
+}
+
+/// A rule as the pages show it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RuleView {
+    pub kind: String,
+    pub name: String,
+    pub expr: String,
+    pub for_text: String,
+    pub keep_firing_for_text: String,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    /// `inactive`, `pending` or `firing` for alerting rules; empty for recording rules.
+    pub state: String,
+    pub health: String,
+    pub last_error: String,
+    pub last_evaluation: Option<DateTime<Utc>>,
+    pub active_alerts: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GroupView {
+    pub tenant_name: String,
+    pub name: String,
+    pub interval_text: String,
+    pub version: i32,
+    pub provisioned: Option<String>,
+    pub last_evaluation: Option<DateTime<Utc>>,
+    pub last_duration_ms: Option<f64>,
+    pub rules: Vec<RuleView>,
+}
+
+/// A place on the rules page: the rule's anchor.
+pub fn rule_anchor(group: &str, rule: &str) -> String {
+    let slug = |s: &str| {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '-'
+                }
+            })
+            .collect::<String>()
+    };
+    format!("rule-{}-{}", slug(group), slug(rule))
+}
+
+/// A span as the pages write it: `3d 4h`, `12m`, `40s`.
+pub fn span_text(from: DateTime<Utc>, to: DateTime<Utc>) -> String {
+    let s = (to - from).num_seconds().max(0);
+    let (d, h, m) = (s / 86_400, s % 86_400 / 3_600, s % 3_600 / 60);
+    match (d, h, m) {
+        (0, 0, 0) => format!("{s}s"),
+        (0, 0, m) => format!("{m}m"),
+        (0, h, m) => format!("{h}h {m}m"),
+        (d, h, _) => format!("{d}d {h}h"),
+    }
+}
+
+/// A time as the pages write it (UTC).
+pub fn time_text(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}

@@ -253,3 +253,113 @@ pub async fn provision(
     )
     .await
 }
+
+/// An alerting rule's state from its alerts (`firing` if one fires, `pending` if one waits,
+/// else `inactive`), and its health from its last evaluation (`ok`, `err`, `unknown`).
+pub fn rule_status(
+    kind: file::Kind,
+    state: &rules::group::RuleState,
+) -> (&'static str, &'static str) {
+    use rules::alert::State;
+    let rule_state = match kind {
+        file::Kind::Record => "",
+        file::Kind::Alert if state.alerts.current().any(|a| a.state == State::Firing) => "firing",
+        file::Kind::Alert if state.alerts.current().next().is_some() => "pending",
+        file::Kind::Alert => "inactive",
+    };
+    let health = match (&state.last_error, state.last_eval_ms) {
+        (Some(_), _) => "err",
+        (None, Some(_)) => "ok",
+        (None, None) => "unknown",
+    };
+    (rule_state, health)
+}
+
+fn time_of(ms: Option<i64>) -> Option<DateTime<Utc>> {
+    ms.and_then(|ms| DateTime::from_timestamp_millis(ms))
+}
+
+/// The groups the pages show, with each rule's state: the scope's tenants, or one of them.
+pub async fn group_views(
+    scope: &Scope,
+    pool: &PgPool,
+    tenant: Option<Uuid>,
+) -> Result<Vec<super::GroupView>, AppError> {
+    scope.require_read()?;
+    let mut tx = scope.begin(pool).await?;
+    let rows = sqlx::query(
+        "select t.name as tenant_name, g.definition, g.interval_ms, g.version, g.provisioned,
+                s.rules, s.last_eval_ms, s.last_duration_ms
+           from rule_group g join tenant t on t.id = g.tenant_id
+           left join rule_group_state s on s.group_id = g.id
+          where ($1::uuid is null or g.tenant_id = $1)
+          order by lower(t.name), g.name",
+    )
+    .bind(tenant)
+    .fetch_all(tx.conn())
+    .await?;
+    tx.commit().await?;
+    let mut views = Vec::new();
+    for row in rows {
+        let Ok(group) = serde_json::from_value::<Group>(row.try_get("definition")?) else {
+            continue;
+        };
+        let states: std::collections::HashMap<String, rules::group::RuleState> = row
+            .try_get::<Option<serde_json::Value>, _>("rules")?
+            .and_then(|v| serde_json::from_value(v).ok())
+            .unwrap_or_default();
+        let rules = group
+            .rules
+            .iter()
+            .zip(super::evaluator::rule_keys(&group))
+            .map(|(rule, key)| {
+                let state = states.get(&key).cloned().unwrap_or_default();
+                let (rule_state, health) = rule_status(rule.kind, &state);
+                super::RuleView {
+                    kind: match rule.kind {
+                        file::Kind::Alert => "alert".into(),
+                        file::Kind::Record => "record".into(),
+                    },
+                    name: rule.name.clone(),
+                    expr: rule.expr.clone(),
+                    for_text: file::format_duration(rule.for_ms),
+                    keep_firing_for_text: file::format_duration(rule.keep_firing_for_ms),
+                    labels: rule.labels.iter().cloned().collect(),
+                    annotations: rule.annotations.iter().cloned().collect(),
+                    state: rule_state.into(),
+                    health: health.into(),
+                    last_error: state.last_error.clone().unwrap_or_default(),
+                    last_evaluation: time_of(state.last_eval_ms),
+                    active_alerts: state.alerts.current().count(),
+                }
+            })
+            .collect();
+        let interval_ms: i64 = row.try_get("interval_ms")?;
+        views.push(super::GroupView {
+            tenant_name: row.try_get("tenant_name")?,
+            name: group.name.clone(),
+            interval_text: file::format_duration(interval_ms),
+            version: row.try_get("version")?,
+            provisioned: row.try_get("provisioned")?,
+            last_evaluation: time_of(row.try_get("last_eval_ms")?),
+            last_duration_ms: row.try_get("last_duration_ms")?,
+            rules,
+        });
+    }
+    Ok(views)
+}
+
+/// The rules of one group of `tenant`.
+pub async fn rule_views(
+    scope: &Scope,
+    pool: &PgPool,
+    tenant: Uuid,
+    group: &str,
+) -> Result<Vec<super::RuleView>, AppError> {
+    Ok(group_views(scope, pool, Some(tenant))
+        .await?
+        .into_iter()
+        .find(|g| g.name == group)
+        .map(|g| g.rules)
+        .unwrap_or_default())
+}

@@ -37,6 +37,7 @@ pub fn AppHeader() -> impl IntoView {
                         view! {
                             <nav class="main-nav" aria-label="Main">
                                 <A href="/dashboards">"Dashboards"</A>
+                                <A href="/alerts">"Alerts"</A>
                                 {explorer.then(|| view! { <A href="/explore">"Explore"</A> })}
                                 <A href="/scrape">"Scrape jobs"</A>
                                 <A href="/audit">"Audit"</A>

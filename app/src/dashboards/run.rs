@@ -82,6 +82,8 @@ pub struct SeriesData {
 #[derive(Clone, Debug, Default)]
 pub struct PanelData {
     pub series: Vec<SeriesData>,
+    /// An alert list panel's alerts.
+    pub alerts: Vec<crate::alerting::AlertRow>,
     /// One message a failing query (and, on global dashboards, tenant).
     pub errors: Vec<String>,
     pub start: i64,
@@ -352,6 +354,11 @@ fn value_series(value: Value, at: i64) -> Vec<(Labels, Vec<(i64, f64)>)> {
         Value::Scalar(v) => vec![(Labels::new(vec![]), vec![(at, v)])],
         Value::String(_) => Vec::new(),
     }
+}
+
+/// Whether the panel's targets run as PromQL (text, rows and alert lists have none).
+pub fn runs_queries(panel: &Panel) -> bool {
+    !matches!(panel.kind.as_str(), "text" | "row" | "alertlist")
 }
 
 /// Whether a panel type asks for the latest values (one instant query) rather than a range.

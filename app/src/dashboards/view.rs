@@ -43,6 +43,8 @@ pub struct Prepared {
     pub time: TimeView,
     /// The viewer may change the dashboard.
     pub editable: bool,
+    /// Whose view it is: panels that read more than metrics (the alert list) read in it.
+    pub scope: Scope,
 }
 
 /// The `tenant` label of a global panel's series comes from here, never from the data.
@@ -176,6 +178,7 @@ pub async fn prepare_stored(
     let editable = repo::require_writer(scope, stored.record.tenant_id).is_ok();
     Ok(Prepared {
         editable,
+        scope: scope.clone(),
         stored,
         request,
         span,
@@ -238,7 +241,7 @@ impl Prepared {
         let queried: Vec<(&Panel, u32)> = panels
             .iter()
             .copied()
-            .filter(|(p, _)| p.kind != "text" && p.kind != "row")
+            .filter(|(p, _)| run::runs_queries(p))
             .collect();
         let mut answers = run::run_panels(
             state,
@@ -249,16 +252,42 @@ impl Prepared {
         )
         .await
         .into_iter();
-        panels
-            .iter()
-            .map(|(p, _)| {
-                if p.kind == "text" || p.kind == "row" {
-                    PanelData::default()
-                } else {
-                    answers.next().unwrap_or_default()
+        let mut data = Vec::with_capacity(panels.len());
+        for (p, _) in panels {
+            data.push(if p.kind == "alertlist" {
+                self.alert_list(state, p).await
+            } else if run::runs_queries(p) {
+                answers.next().unwrap_or_default()
+            } else {
+                PanelData::default()
+            });
+        }
+        data
+    }
+
+    /// An alert list panel's alerts (Grafana's `alertlist`): the pending and firing alerts of
+    /// the dashboard's tenants, at most `options.maxItems`.
+    async fn alert_list(&self, state: &AppState, panel: &Panel) -> PanelData {
+        let tenants: Vec<Uuid> = self.tenants.selected.iter().map(|(id, _)| *id).collect();
+        let limit = panel
+            .options
+            .get("maxItems")
+            .and_then(|v| v.as_i64())
+            .unwrap_or(10)
+            .clamp(1, 100);
+        match crate::alerting::history::current(&self.scope, &state.pool, &tenants, limit).await {
+            Ok(alerts) => PanelData {
+                alerts,
+                ..PanelData::default()
+            },
+            Err(error) => {
+                tracing::warn!(error = %error, "Could not read the alerts of an alert list panel.");
+                PanelData {
+                    errors: vec!["the alerts could not be read; it has been logged".into()],
+                    ..PanelData::default()
                 }
-            })
-            .collect()
+            }
+        }
     }
 
     pub async fn data(&self, state: &AppState, panel: &Panel, width: u32) -> PanelData {
@@ -514,7 +543,7 @@ pub fn queries(prepared: &Prepared) -> Vec<(String, (i64, i64, i64))> {
     prepared
         .shown()
         .into_iter()
-        .filter(|p| p.kind != "text" && p.kind != "row")
+        .filter(|p| run::runs_queries(p))
         .flat_map(|panel| {
             let width = prepared.body_size(panel, alone).0;
             let (_, planned) = run::plan(panel, &prepared.resolved.values, &prepared.span, width);

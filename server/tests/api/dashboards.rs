@@ -405,7 +405,7 @@ async fn the_page_is_complete_without_javascript(pool: PgPool) {
         .unwrap();
     assert_eq!(
         html.matches("class=\"panel panel-").count(),
-        10,
+        11,
         "every panel is drawn: {html}"
     );
     assert!(html.matches("<svg").count() >= 4, "charts are inline SVG");

@@ -351,3 +351,174 @@ async fn two_replicas_evaluate_each_slot_once(pool: PgPool) {
         50
     );
 }
+
+/// Tenant `tenant-a` with `JobDown` firing (three evaluations of RULES); answers the tenant.
+async fn firing(app: &TestApp) -> Uuid {
+    let tenant = app.create_tenant("tenant-a").await;
+    let token = app.create_token(tenant, &[TokenScope::Write]).await;
+    let (status, body) = import(app, &token, RULES).await;
+    assert_eq!(status, 200, "{body}");
+    let now = chrono::Utc::now().timestamp_millis() - 60_000;
+    let first = evaluator::slot(tenant, "availability", 10_000, now) + 10_000;
+    push_up(app, tenant, first + 30_000, first - 30_000).await;
+    evaluate_due(app, now).await;
+    for step in 0..3 {
+        assert_eq!(evaluate_due(app, first + step * 10_000).await.len(), 1);
+    }
+    tenant
+}
+
+#[sqlx::test(migrator = "app::ssr::MIGRATOR")]
+async fn the_alerts_page_lists_filters_and_acknowledges_within_the_tenant(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let tenant = firing(&app).await;
+    let other = app.create_tenant("tenant-b").await;
+    app.create_user("editor@a.io", "tenant-editor", Some(tenant))
+        .await;
+    app.create_user("viewer@a.io", "tenant-viewer", Some(tenant))
+        .await;
+    app.create_user("viewer@b.io", "tenant-viewer", Some(other))
+        .await;
+    app.create_user("manager@x.io", "manager", None).await;
+    let id: Uuid = sqlx::query_scalar("select id from alert where tenant_id = $1")
+        .bind(tenant)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+
+    let editor = app.browser();
+    editor.login_ok("editor@a.io").await;
+    let page = editor.get("/alerts").await.text().await.unwrap();
+    assert!(
+        page.contains("JobDown") && page.contains("Job api is down"),
+        "{page}"
+    );
+    assert!(page.contains("1 firing"), "{page}");
+    // Filters: by severity, by label matchers, and a bad matcher names its field.
+    let listed = |fields: &'static [(&'static str, &'static str)]| {
+        let editor = &editor;
+        async move {
+            let response = editor.call("list_alerts", fields).await;
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
+        }
+    };
+    let (_, body) = listed(&[("filter[severity]", "warning")]).await;
+    assert_eq!(body["alerts"], json!([]));
+    let (_, body) = listed(&[("filter[labels]", "job=\"api\", severity=~\"crit.*\"")]).await;
+    assert_eq!(body["alerts"][0]["rule_name"], "JobDown", "{body}");
+    let (_, body) = listed(&[("filter[labels]", "job!=\"api\"")]).await;
+    assert_eq!(body["alerts"], json!([]));
+    let (status, body) = listed(&[("filter[labels]", "job=\"api\" 9")]).await;
+    assert_eq!(status, 422, "{body}");
+    let (_, body) = listed(&[("filter[state]", "resolved")]).await;
+    assert_eq!(body["alerts"], json!([]));
+
+    // The alert's page: rendered annotations, labels, its rule.
+    let page = editor
+        .get(&format!("/alerts/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Job api is down") && page.contains("job=api"),
+        "{page}"
+    );
+    assert!(
+        page.contains("job:up:sum == 0"),
+        "the rule's expression: {page}"
+    );
+
+    // A viewer may read but not acknowledge; another tenant's viewer does not find it.
+    let viewer = app.browser();
+    viewer.login_ok("viewer@a.io").await;
+    let refused = viewer
+        .call("acknowledge_alert", &[("id", &id.to_string())])
+        .await;
+    assert_eq!(refused.status(), 403);
+    let stranger = app.browser();
+    stranger.login_ok("viewer@b.io").await;
+    assert_eq!(stranger.get(&format!("/alerts/{id}")).await.status(), 404);
+    let (_, body) = {
+        let response = stranger.call("list_alerts", &[]).await;
+        (response.status(), response.json::<Value>().await.unwrap())
+    };
+    assert_eq!(body["alerts"], json!([]));
+
+    // Acknowledged: who, when, the comment; audited; shown on the pages and the dashboards.
+    let audits = app.audit_count().await;
+    let done = editor
+        .call(
+            "acknowledge_alert",
+            &[("id", &id.to_string()), ("comment", "draining api-2")],
+        )
+        .await;
+    assert_eq!(done.status(), 200, "{}", done.text().await.unwrap());
+    let (by, comment): (String, String) =
+        sqlx::query_as("select acknowledged_by, ack_comment from alert where id = $1")
+            .bind(id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        (by.as_str(), comment.as_str()),
+        ("editor@a.io", "draining api-2")
+    );
+    assert_eq!(app.audit_count().await, audits + 1);
+    let action: String =
+        sqlx::query_scalar("select action from audit_event order by id desc limit 1")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(action, "alert.acknowledge");
+    let page = editor
+        .get(&format!("/alerts/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Acknowledged by editor@a.io") && page.contains("draining api-2"),
+        "{page}"
+    );
+    assert!(editor
+        .get("/alerts")
+        .await
+        .text()
+        .await
+        .unwrap()
+        .contains("✓ editor@a.io"));
+    app::dashboards::provision::provision_builtin(&app.system(), &app.pool)
+        .await
+        .unwrap();
+    let manager = app.browser();
+    manager.login_ok("manager@x.io").await;
+    let executive = manager.get("/d/executive").await.text().await.unwrap();
+    assert!(
+        executive.contains("alert-list") && executive.contains("JobDown"),
+        "{executive}"
+    );
+    assert!(executive.contains("✓ editor@a.io"));
+
+    // Un-acknowledged, audited too.
+    let audits = app.audit_count().await;
+    let undone = editor
+        .call("unacknowledge_alert", &[("id", &id.to_string())])
+        .await;
+    assert_eq!(undone.status(), 200);
+    let by: Option<String> = sqlx::query_scalar("select acknowledged_by from alert where id = $1")
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(by, None);
+    assert_eq!(app.audit_count().await, audits + 1);
+
+    // The rules page shows the group with its rules' state.
+    let rules = editor.get("/alerting/list").await.text().await.unwrap();
+    assert!(
+        rules.contains("availability") && rules.contains("job:up:sum") && rules.contains("firing"),
+        "{rules}"
+    );
+}

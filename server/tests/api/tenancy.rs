@@ -245,6 +245,14 @@ fn matrix() -> Vec<(&'static str, &'static str, Rule)> {
         ("GET", "/d/{uid}/{slug}", Rule::DashboardPage),
         ("GET", "/login", Rule::Public(200)),
         ("GET", "/audit", Rule::Page),
+        ("GET", "/alerts", Rule::Page),
+        ("GET", "/alerts/{id}", Rule::DashboardPage),
+        ("GET", "/alerting/list", Rule::Page),
+        ("POST", "/rpc/list_alerts", Rule::SignedIn),
+        ("POST", "/rpc/get_alert", Rule::DashboardFn),
+        ("POST", "/rpc/list_rule_groups", Rule::SignedIn),
+        ("POST", "/rpc/acknowledge_alert", Rule::DashboardEdit(200)),
+        ("POST", "/rpc/unacknowledge_alert", Rule::DashboardEdit(200)),
         ("GET", "/scrape", Rule::Page),
         ("GET", "/explore", Rule::EditorPage),
         ("GET", "/dashboards/import", Rule::EditorPage),
@@ -439,6 +447,22 @@ struct Fixture {
     job_b: Uuid,
     dashboard_a: String,
     dashboard_b: String,
+    alert_a: Uuid,
+    alert_b: Uuid,
+}
+
+/// A firing alert in `tenant`'s history.
+async fn alert(app: &TestApp, tenant: Uuid) -> Uuid {
+    sqlx::query_scalar(
+        "insert into alert (tenant_id, group_name, rule_name, fingerprint, labels, annotations,
+                            severity, state, active_at, fired_at, last_eval_at)
+         values ($1, 'matrix', 'MatrixDown', 'x', '{\"alertname\": \"MatrixDown\"}', '{}',
+                 'critical', 'firing', now(), now(), now()) returning id",
+    )
+    .bind(tenant)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap()
 }
 
 /// A disabled scrape job in `tenant` (the matrix changes and deletes jobs, never scrapes them).
@@ -501,6 +525,8 @@ async fn fixture(app: &TestApp) -> Fixture {
         job_b: scrape_job(app, tenant_b).await,
         dashboard_a: app.dashboard(tenant_a).await,
         dashboard_b: app.dashboard(tenant_b).await,
+        alert_a: alert(app, tenant_a).await,
+        alert_b: alert(app, tenant_b).await,
     }
 }
 
@@ -540,6 +566,7 @@ async fn perform(
     } else {
         &fx.dashboard_b
     };
+    let alert = if own { fx.alert_a } else { fx.alert_b };
     let path = path
         .replace("{uid}", dashboard)
         .replace("{slug}", "matrix")
@@ -550,6 +577,8 @@ async fn perform(
             event.to_string()
         } else if path.contains("/scrape-jobs/") {
             job.to_string()
+        } else if path.starts_with("/alerts/") {
+            alert.to_string()
         } else {
             tenant.to_string()
         },
@@ -725,6 +754,8 @@ async fn perform(
                 ("to", "1".into()),
             ]
         }
+        "/rpc/get_alert" | "/rpc/unacknowledge_alert" => vec![("id", alert.to_string())],
+        "/rpc/acknowledge_alert" => vec![("id", alert.to_string()), ("comment", "matrix".into())],
         "/rpc/explore_query" => vec![
             ("request[tenant]", tenant.clone()),
             ("request[expr]", "vector(1)".into()),

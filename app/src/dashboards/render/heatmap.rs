@@ -180,6 +180,7 @@ mod tests {
             })
             .collect();
         let data = PanelData {
+            alerts: Vec::new(),
             series,
             step: 60_000,
             start: 0,

@@ -3,6 +3,7 @@
 //! script; the browser only adds hover values and zoom. Every panel says when it has no data,
 //! when a query failed (with the message) and how many series it left out.
 
+mod alertlist;
 mod gauge;
 mod heatmap;
 #[cfg(test)]
@@ -114,6 +115,7 @@ pub fn panel_html(panel: &Panel, data: &PanelData, frame: &Frame) -> String {
     });
     let body = match panel.kind.as_str() {
         "text" => return text::render(panel, frame),
+        "alertlist" if errors.is_none() => return alertlist::render(panel, data, frame),
         _ if data.series.is_empty() && errors.is_some() => {
             return state("panel-state-error", &data.errors.join("; "))
         }

@@ -82,6 +82,7 @@ const NOON: i64 = 1_795_262_400_000;
 #[test]
 fn a_time_series_has_a_path_a_series_and_ticks_in_its_unit() {
     let data = PanelData {
+        alerts: Vec::new(),
         series: vec![
             series(
                 "fast",
@@ -143,6 +144,7 @@ fn time_ticks_stay_on_round_local_times_across_dst() {
     // 2026-03-29: clocks go from 02:00 to 03:00 in Berlin (01:00 UTC).
     let start = 1_774_735_200_000; // 2026-03-28T22:00Z = 23:00 CET
     let data = PanelData {
+        alerts: Vec::new(),
         series: vec![series("x", &[], ramp(start, 300_000, 72, |i| i as f64))],
         start,
         end: start + 6 * HOUR,
@@ -167,6 +169,7 @@ fn time_ticks_stay_on_round_local_times_across_dst() {
 
 fn stat_data() -> PanelData {
     PanelData {
+        alerts: Vec::new(),
         series: vec![
             series(
                 "acme",
@@ -230,6 +233,7 @@ fn a_table_a_heatmap_a_timeline_and_text() {
         })
         .collect();
     let data = PanelData {
+        alerts: Vec::new(),
         series: buckets,
         start: 0,
         end: 1_800_000,
@@ -255,6 +259,7 @@ fn a_table_a_heatmap_a_timeline_and_text() {
         ramp(0, 60_000, 30, |i| if i < 20 { 1.0 } else { 0.0 }),
     );
     let data = PanelData {
+        alerts: Vec::new(),
         series: vec![up],
         start: 0,
         end: 1_800_000,

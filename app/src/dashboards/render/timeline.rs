@@ -88,6 +88,7 @@ mod tests {
             .map(|i| (i * 60_000, if (4..6).contains(&i) { 0.0 } else { 1.0 }))
             .collect();
         let data = PanelData {
+            alerts: Vec::new(),
             series: vec![SeriesData {
                 name: "api-1:8080".into(),
                 labels: Labels::new(vec![("instance".into(), "api-1:8080".into())]),

@@ -14,7 +14,7 @@ use serde_json::json;
 use super::{success, tenant, Params};
 use crate::api::{ApiError, ApiScope};
 use app::{
-    alerting::{api, repo},
+    alerting::{prometheus as api, repo},
     ssr::AppState,
 };
 

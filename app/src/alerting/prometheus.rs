@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use chrono::{SecondsFormat, TimeZone, Utc};
 use rules::{
-    alert::{Alert, State},
+    alert::Alert,
     file::{Group, Kind},
     group::{rule_labels, RuleState},
 };
@@ -140,11 +140,7 @@ pub async fn rules(
                 continue;
             }
             let state = loaded.rules.get(&key).cloned().unwrap_or_default();
-            let health = match (&state.last_error, state.last_eval_ms) {
-                (Some(_), _) => "err",
-                (None, Some(_)) => "ok",
-                (None, None) => "unknown",
-            };
+            let (rule_state, health) = super::repo::rule_status(rule.kind, &state);
             let mut out = json!({
                 "name": rule.name,
                 "query": rule.expr,
@@ -156,13 +152,6 @@ pub async fn rules(
             });
             if rule.kind == Kind::Alert {
                 let alerts: Vec<&Alert> = state.alerts.current().collect();
-                let rule_state = if alerts.iter().any(|a| a.state == State::Firing) {
-                    "firing"
-                } else if alerts.is_empty() {
-                    "inactive"
-                } else {
-                    "pending"
-                };
                 out["type"] = json!("alerting");
                 out["state"] = json!(rule_state);
                 out["duration"] = json!(rule.for_ms as f64 / 1000.0);

@@ -1,0 +1,81 @@
+//! Server functions of the alerts and rules pages.
+
+use leptos::prelude::*;
+use uuid::Uuid;
+
+use super::{AlertDetail, AlertFilter, AlertsPage, GroupView};
+use crate::error::AppError;
+
+#[server(prefix = "/rpc", endpoint = "list_alerts")]
+pub async fn list_alerts(#[server(default)] filter: AlertFilter) -> Result<AlertsPage, AppError> {
+    use crate::ssr::server_fns::{app_state, current_scope, finish};
+    let result = async {
+        let (scope, state) = (current_scope().await?, app_state()?);
+        super::history::list(&scope, &state.pool, &filter).await
+    }
+    .await;
+    finish("list_alerts", result)
+}
+
+#[server(prefix = "/rpc", endpoint = "get_alert")]
+pub async fn get_alert(id: Uuid) -> Result<AlertDetail, AppError> {
+    use crate::ssr::server_fns::{app_state, current_scope, finish};
+    let result = async {
+        let (scope, state) = (current_scope().await?, app_state()?);
+        super::history::detail(&scope, &state.pool, id).await
+    }
+    .await;
+    finish("get_alert", result)
+}
+
+/// Acknowledges an alert, with a comment (which may be empty).
+#[server(prefix = "/rpc", endpoint = "acknowledge_alert")]
+pub async fn acknowledge_alert(
+    csrf: String,
+    id: Uuid,
+    #[server(default)] comment: String,
+) -> Result<(), AppError> {
+    use crate::ssr::server_fns::{app_state, finish, mutation_scope};
+    let result = async {
+        let scope = mutation_scope(&csrf).await?;
+        super::history::acknowledge(&scope, &app_state()?.pool, id, Some(&comment)).await
+    }
+    .await;
+    finish("acknowledge_alert", result)
+}
+
+#[server(prefix = "/rpc", endpoint = "unacknowledge_alert")]
+pub async fn unacknowledge_alert(csrf: String, id: Uuid) -> Result<(), AppError> {
+    use crate::ssr::server_fns::{app_state, finish, mutation_scope};
+    let result = async {
+        let scope = mutation_scope(&csrf).await?;
+        super::history::acknowledge(&scope, &app_state()?.pool, id, None).await
+    }
+    .await;
+    finish("unacknowledge_alert", result)
+}
+
+/// The rule groups of the caller's tenants (or of the one named), with each rule's state.
+#[server(prefix = "/rpc", endpoint = "list_rule_groups")]
+pub async fn list_rule_groups(
+    #[server(default)] tenant: String,
+) -> Result<Vec<GroupView>, AppError> {
+    use crate::ssr::server_fns::{app_state, current_scope, finish};
+    let result = async {
+        let (scope, state) = (current_scope().await?, app_state()?);
+        let tenant = match tenant.trim() {
+            "" => None,
+            name => Some(
+                crate::admin::tenants::repo::find_tenant_by_name(&scope, &state.pool, name)
+                    .await?
+                    .ok_or_else(|| {
+                        AppError::invalid("tenant", format!("no tenant named {name:?}"))
+                    })?
+                    .id,
+            ),
+        };
+        super::repo::group_views(&scope, &state.pool, tenant).await
+    }
+    .await;
+    finish("list_rule_groups", result)
+}

@@ -3,6 +3,7 @@
 //! backfill; and the pages: alerts with their history and acknowledgement (`page`), the rule
 //! groups (`rules_page`). The rule semantics themselves live in `crates/rules`.
 
+pub mod editor;
 mod fns;
 mod page;
 mod rules_page;
@@ -11,6 +12,8 @@ mod rules_page;
 pub mod backfill;
 #[cfg(feature = "ssr")]
 pub mod backtest;
+#[cfg(feature = "ssr")]
+mod editing;
 #[cfg(feature = "ssr")]
 pub mod evaluator;
 #[cfg(feature = "ssr")]
@@ -26,6 +29,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub use editor::RuleEditorRoute;
 pub use fns::*;
 pub use page::{AlertRoute, AlertsRoute};
 pub use rules_page::RulesRoute;
@@ -191,4 +195,70 @@ pub fn span_text(from: DateTime<Utc>, to: DateTime<Utc>) -> String {
 /// A time as the pages write it (UTC).
 pub fn time_text(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// One pending-then-firing period on a timeline (ms).
+pub struct Bar {
+    pub active_at: i64,
+    pub fired_at: Option<i64>,
+    pub end: i64,
+    /// Drawn stronger than the others.
+    pub current: bool,
+    pub title: String,
+}
+
+/// Periods over a window as bars (pending amber, firing red) under day or hour ticks: plain SVG
+/// drawn on the server, so it prints and needs no JavaScript.
+pub fn timeline_svg((from, to): (i64, i64), bars: &[Bar]) -> String {
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    let span = (to - from).max(1) as f64;
+    let x = |t: i64| ((t - from) as f64 / span * 1000.0).clamp(0.0, 1000.0);
+    let mut out = String::new();
+    // About seven ticks, on whole days or hours.
+    let tick = [
+        3_600_000i64,
+        6 * 3_600_000,
+        12 * 3_600_000,
+        86_400_000,
+        7 * 86_400_000,
+    ]
+    .into_iter()
+    .find(|t| (to - from) / t <= 8)
+    .unwrap_or(30 * 86_400_000);
+    let format = if tick >= 86_400_000 { "%a %d" } else { "%H:%M" };
+    let mut t = (from + tick - 1).div_euclid(tick) * tick;
+    while t <= to {
+        let tx = x(t);
+        let label = DateTime::from_timestamp_millis(t)
+            .map(|d| d.format(format).to_string())
+            .unwrap_or_default();
+        out.push_str(&format!(
+            r#"<line class="tl-tick" x1="{tx:.1}" x2="{tx:.1}" y1="4" y2="36"/><text x="{tx:.1}" y="52" text-anchor="middle">{label}</text>"#
+        ));
+        t += tick;
+    }
+    for bar in bars {
+        let current = if bar.current { " current" } else { "" };
+        let fired = bar.fired_at.unwrap_or(bar.end);
+        for (class, a, b, drawn) in [
+            ("pending", bar.active_at, fired, fired > bar.active_at),
+            ("firing", fired, bar.end, bar.fired_at.is_some()),
+        ] {
+            if drawn {
+                let (xa, xb) = (x(a), x(b));
+                out.push_str(&format!(
+                    r#"<rect class="tl-{class}{current}" x="{xa:.1}" y="8" width="{:.1}" height="24"><title>{}</title></rect>"#,
+                    (xb - xa).max(1.5),
+                    esc(&bar.title)
+                ));
+            }
+        }
+    }
+    format!(
+        r#"<svg class="alert-timeline" viewBox="0 0 1000 56" role="img" aria-label="Pending and firing periods"><rect class="tl-track" x="0" y="8" width="1000" height="24"/>{out}</svg>"#
+    )
 }

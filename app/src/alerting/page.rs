@@ -8,7 +8,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use uuid::Uuid;
 
 use super::{
-    rule_anchor, span_text, time_text, AcknowledgeAlert, AlertDetail, AlertFilter, AlertRow,
+    rule_anchor, span_text, time_text, AcknowledgeAlert, AlertDetail, AlertFilter, AlertRow, Bar,
     UnacknowledgeAlert, SEVERITIES,
 };
 use crate::{
@@ -314,6 +314,7 @@ fn AlertView(
             <h2>"Timeline"</h2>
             <p class="muted">{format!("This alert over the last 7 days: {} episode(s).", detail.episodes.len())}</p>
             <div inner_html=timeline_svg(&detail)></div>
+            <TimelineLegend/>
         </section>
         <div class="columns">
             <section class="card">
@@ -357,54 +358,30 @@ fn promql_value(v: f64) -> String {
     }
 }
 
-/// The alert's episodes over the window as bars: pending amber, firing red, drawn on the
-/// server (plain SVG, so it prints and works without JavaScript).
+/// The alert's episodes over the window as bars, this one highlighted.
 fn timeline_svg(detail: &AlertDetail) -> String {
-    let (from, to) = detail.window;
-    let span = (to - from).num_milliseconds().max(1) as f64;
-    let x = |t: chrono::DateTime<chrono::Utc>| -> f64 {
-        ((t - from).num_milliseconds() as f64 / span * 1000.0).clamp(0.0, 1000.0)
-    };
-    let mut bars = String::new();
-    for e in &detail.episodes {
-        let end = e.resolved_at.unwrap_or(detail.now);
-        let fired = e.fired_at.unwrap_or(end);
-        let current = if e.id == detail.alert.id {
-            " current"
-        } else {
-            ""
-        };
-        let title = format!(
-            "{} → {}",
-            time_text(e.active_at),
-            e.resolved_at.map_or("now".to_string(), time_text)
-        );
-        for (class, a, b) in [("pending", e.active_at, fired), ("firing", fired, end)] {
-            let (xa, xb) = (x(a), x(b));
-            if xb > xa || (class == "firing" && e.fired_at.is_some()) {
-                bars.push_str(&format!(
-                    r#"<rect class="tl-{class}{current}" x="{xa:.1}" y="8" width="{:.1}" height="24"><title>{title}</title></rect>"#,
-                    (xb - xa).max(1.5)
-                ));
-            }
-        }
+    let ms = |t: chrono::DateTime<chrono::Utc>| t.timestamp_millis();
+    let bars: Vec<Bar> = detail
+        .episodes
+        .iter()
+        .map(|e| Bar {
+            active_at: ms(e.active_at),
+            fired_at: e.fired_at.map(ms),
+            end: ms(e.resolved_at.unwrap_or(detail.now)),
+            current: e.id == detail.alert.id,
+            title: format!(
+                "{} → {}",
+                time_text(e.active_at),
+                e.resolved_at.map_or("now".to_string(), time_text)
+            ),
+        })
+        .collect();
+    super::timeline_svg((ms(detail.window.0), ms(detail.window.1)), &bars)
+}
+
+#[component]
+pub fn TimelineLegend() -> impl IntoView {
+    view! {
+        <p class="tl-legend"><span class="tl-key tl-pending"></span>"pending"<span class="tl-key tl-firing"></span>"firing"</p>
     }
-    let mut ticks = String::new();
-    for day in 0..=7 {
-        let t = from + chrono::Duration::days(day);
-        let tx = x(t);
-        let anchor = match day {
-            0 => "start",
-            7 => "end",
-            _ => "middle",
-        };
-        ticks.push_str(&format!(
-            r#"<line class="tl-tick" x1="{tx:.1}" x2="{tx:.1}" y1="4" y2="36"/><text x="{tx:.1}" y="52" text-anchor="{anchor}">{}</text>"#,
-            t.format("%a %d")
-        ));
-    }
-    format!(
-        r#"<svg class="alert-timeline" viewBox="0 0 1000 56" role="img" aria-label="Pending and firing periods over the last 7 days"><rect class="tl-track" x="0" y="8" width="1000" height="24"/>{ticks}{bars}</svg>
-<p class="tl-legend"><span class="tl-key tl-pending"></span>pending <span class="tl-key tl-firing"></span>firing</p>"#
-    )
 }

@@ -363,3 +363,109 @@ pub async fn rule_views(
         .map(|g| g.rules)
         .unwrap_or_default())
 }
+
+/// Saves `group` as the tenant's group of its name, from the editor: `expected` is the version
+/// the editor read (none for a new group); a save over a newer version is a conflict.
+pub async fn save_group(
+    scope: &Scope,
+    pool: &PgPool,
+    tenant: Uuid,
+    group: Group,
+    expected: Option<i32>,
+    message: &str,
+) -> Result<(), AppError> {
+    scope.require_editor(tenant)?;
+    let problems = file::validate(std::slice::from_ref(&group));
+    if !problems.is_empty() {
+        return Err(invalid(&problems));
+    }
+    check_intervals(std::slice::from_ref(&group))?;
+    let mut tx = scope.begin(pool).await?;
+    let current: Option<i32> = sqlx::query_scalar(
+        "select version from rule_group where tenant_id = $1 and name = $2 for update",
+    )
+    .bind(tenant)
+    .bind(&group.name)
+    .fetch_optional(tx.conn())
+    .await?;
+    if current != expected {
+        return Err(AppError::Conflict(match current {
+            Some(v) => {
+                format!("the group was saved meanwhile (version {v}): reload it and edit again")
+            }
+            None => "the group was deleted meanwhile".into(),
+        }));
+    }
+    save_in(&mut tx, tenant, group, message, None).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// One saved version of a group.
+#[derive(Clone, Debug, Serialize)]
+pub struct Version {
+    pub version: i32,
+    pub author: String,
+    pub message: String,
+    pub created_at: DateTime<Utc>,
+    pub group: Group,
+}
+
+/// The group's versions, newest first.
+pub async fn versions(
+    scope: &Scope,
+    pool: &PgPool,
+    tenant: Uuid,
+    name: &str,
+) -> Result<Vec<Version>, AppError> {
+    scope.require_read()?;
+    let mut tx = scope.begin(pool).await?;
+    let rows = sqlx::query(
+        "select v.version, v.author, v.message, v.created_at, v.definition
+           from rule_group_version v join rule_group g on g.id = v.group_id
+          where g.tenant_id = $1 and g.name = $2 order by v.version desc",
+    )
+    .bind(tenant)
+    .bind(name)
+    .fetch_all(tx.conn())
+    .await?;
+    tx.commit().await?;
+    rows.iter()
+        .map(|row| {
+            Ok(Version {
+                version: row.try_get("version")?,
+                author: row.try_get("author")?,
+                message: row.try_get("message")?,
+                created_at: row.try_get("created_at")?,
+                group: serde_json::from_value(row.try_get("definition")?)
+                    .map_err(|_| AppError::Internal)?,
+            })
+        })
+        .collect()
+}
+
+/// Makes an old version of the group its newest (a new version, audited as an update).
+pub async fn restore(
+    scope: &Scope,
+    pool: &PgPool,
+    tenant: Uuid,
+    name: &str,
+    version: i32,
+) -> Result<(), AppError> {
+    scope.require_editor(tenant)?;
+    let all = versions(scope, pool, tenant, name).await?;
+    let current = all.first().map(|v| v.version);
+    let old = all
+        .into_iter()
+        .find(|v| v.version == version)
+        .ok_or(AppError::NotFound)?;
+    save_group(
+        scope,
+        pool,
+        tenant,
+        old.group,
+        current,
+        &format!("restored version {version}"),
+    )
+    .await
+}

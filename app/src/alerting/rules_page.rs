@@ -28,6 +28,7 @@ fn RulesList() -> impl IntoView {
             </div>
             <div class="toolbar">
                 <a class="button subtle" href="/alerts">"Alerts"</a>
+                <a class="button primary" id="new-rule" href=move || format!("/alerting/new?tenant={}", crate::url::encode(&tenant.get()))>"New alert rule"</a>
             </div>
         </div>
         <form method="get" action="/alerting/list" class="card form filters">
@@ -74,7 +75,14 @@ fn GroupCard(group: GroupView) -> impl IntoView {
             <table class="table rules">
                 <thead><tr><th>"Rule"</th><th>"State"</th><th>"Expression"</th><th>"Health"</th></tr></thead>
                 <tbody>
-                    {group.rules.into_iter().map(|rule| view! { <RuleLine group=group.name.clone() rule/> }).collect_view()}
+                    {group.rules.into_iter().enumerate().map(|(index, rule)| {
+                        let edit = format!(
+                            "/alerting/edit?tenant={}&group={}&rule={index}",
+                            crate::url::encode(&group.tenant_name),
+                            crate::url::encode(&group.name)
+                        );
+                        view! { <RuleLine group=group.name.clone() rule edit/> }
+                    }).collect_view()}
                 </tbody>
             </table>
             <p class="muted"><a href=export rel="external">"Download as a Prometheus rule file"</a></p>
@@ -83,7 +91,7 @@ fn GroupCard(group: GroupView) -> impl IntoView {
 }
 
 #[component]
-fn RuleLine(group: String, rule: RuleView) -> impl IntoView {
+fn RuleLine(group: String, rule: RuleView, edit: String) -> impl IntoView {
     let anchor = rule_anchor(&group, &rule.name);
     let state = (!rule.state.is_empty()).then(|| {
         view! { <span class=format!("pill alert-{}", rule.state)>{rule.state.clone()}</span> }
@@ -104,7 +112,7 @@ fn RuleLine(group: String, rule: RuleView) -> impl IntoView {
     view! {
         <tr id=anchor data-rule=rule.name.clone()>
             <td>
-                <strong>{rule.name.clone()}</strong>" "<super::page::Severity severity/>
+                <a href=edit class="rule-name"><strong>{rule.name.clone()}</strong></a>" "<super::page::Severity severity/>
                 <br/><span class="muted">{detail}</span>
                 {(rule.kind == "alert").then(|| view! { <br/><a href=alerts_href>{format!("{} active", rule.active_alerts)}</a> })}
             </td>

@@ -47,6 +47,17 @@ mod client {
         let Ok(data) = web_sys::FormData::new_with_form(&form) else {
             return;
         };
+        // The pressed button's name and value, as a plain submit sends them (`intent=save`).
+        let submitter = event
+            .dyn_ref::<web_sys::SubmitEvent>()
+            .and_then(|e| e.submitter())
+            .and_then(|b| {
+                let name = b.get_attribute("name")?;
+                Some((name, b.get_attribute("value").unwrap_or_default()))
+            });
+        if let Some((name, value)) = submitter {
+            let _ = data.append_with_str(&name, &value);
+        }
         let Ok(body) = web_sys::UrlSearchParams::new_with_str_sequence_sequence(&data) else {
             return;
         };

@@ -522,3 +522,176 @@ async fn the_alerts_page_lists_filters_and_acknowledges_within_the_tenant(pool: 
         "{rules}"
     );
 }
+
+#[sqlx::test(migrator = "app::ssr::MIGRATOR")]
+async fn the_editor_previews_backtests_saves_versions_and_restores(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let tenant = app.create_tenant("tenant-a").await;
+    app.create_user("editor@a.io", "tenant-editor", Some(tenant))
+        .await;
+    app.create_user("viewer@a.io", "tenant-viewer", Some(tenant))
+        .await;
+    let now = chrono::Utc::now().timestamp_millis();
+    // Down for the 4 minutes before now.
+    push_up(&app, tenant, now, now - 240_000).await;
+    let editor = app.browser();
+    editor.login_ok("editor@a.io").await;
+    let fields = |intent: &'static str, expr: &'static str, for_text: &'static str| {
+        vec![
+            ("intent", intent),
+            ("tenant", "tenant-a"),
+            ("group", "availability"),
+            ("interval", "15s"),
+            ("kind", "alert"),
+            ("name", "JobDown"),
+            ("expr", expr),
+            ("for_text", for_text),
+            ("severity", "critical"),
+            ("summary", "{{ $labels.job }} is down ({{ $value }})"),
+        ]
+    };
+    let view = |query: String| {
+        let editor = &editor;
+        async move {
+            let response = editor.call("rule_editor", &[("query", &query)]).await;
+            assert_eq!(response.status(), 200);
+            response.json::<Value>().await.unwrap()
+        }
+    };
+    // Preview and backtest send the browser to the editor's address with the form in it.
+    let sent = editor
+        .call("rule_form", &fields("preview", "up == 0", "1m"))
+        .await;
+    let address: String = sent.json().await.unwrap();
+    assert!(
+        address.starts_with("/alerting/edit?") && address.contains("intent=preview"),
+        "{address}"
+    );
+    let preview = view(address.trim_start_matches("/alerting/edit?").to_string()).await;
+    let series = &preview["preview"]["series"];
+    assert_eq!(series.as_array().unwrap().len(), 1, "{preview}");
+    assert_eq!(
+        series[0]["state"], "firing",
+        "down for 4m with for 1m: {preview}"
+    );
+    assert_eq!(
+        series[0]["annotations"][0],
+        json!(["summary", "api is down (0)"])
+    );
+
+    // The backtest over the last 10 minutes: pending for 1m from the first evaluation that saw
+    // it down, then firing; one notification would have gone out.
+    let from = chrono::DateTime::from_timestamp_millis(now - 600_000)
+        .unwrap()
+        .format("%Y-%m-%dT%H:%M:%S")
+        .to_string();
+    let query = format!(
+        "tenant=tenant-a&group=availability&interval=15s&kind=alert&name=JobDown&expr=up%20%3D%3D%200&for_text=1m&from={from}&intent=backtest"
+    );
+    let backtest = view(query).await;
+    let run = &backtest["backtest"];
+    assert_eq!(run["series"].as_array().unwrap().len(), 1, "{backtest}");
+    assert_eq!(run["firing_notifications"], 1);
+    let episode = &run["series"][0]["episodes"][0];
+    let (active, fired) = (episode[0].as_i64().unwrap(), episode[1].as_i64().unwrap());
+    assert_eq!(fired - active, 60_000, "{episode}");
+    assert!((active - (now - 240_000)).abs() <= 15_000, "{episode}");
+
+    // Bad values come back by field, with the expression's error at its position.
+    let bad = view(
+        "tenant=tenant-a&group=g&name=X&expr=sum(up&for_text=5%20minutes&intent=preview".into(),
+    )
+    .await;
+    let errors = bad["errors"].as_array().unwrap();
+    let field = |name: &str| {
+        errors
+            .iter()
+            .find(|e| e[0] == name)
+            .map(|e| e[1].as_str().unwrap().to_string())
+    };
+    assert!(field("expr").unwrap().ends_with('^'), "{bad}");
+    assert!(field("for_text").is_some(), "{bad}");
+
+    // A viewer may look but not save.
+    let viewer = app.browser();
+    viewer.login_ok("viewer@a.io").await;
+    let refused = viewer
+        .call("rule_form", &fields("save", "up == 0", "1m"))
+        .await;
+    assert_eq!(refused.status(), 403);
+
+    // Saved: a new group, version 1; changed: version 2; restored: version 3 = version 1.
+    let saved = editor
+        .call("rule_form", &fields("save", "up == 0", "1m"))
+        .await;
+    assert_eq!(saved.status(), 200, "{}", saved.text().await.unwrap());
+    let mut second = fields("save", "up == 0", "2m");
+    second.extend([("rule", "0"), ("version", "1"), ("message", "longer for")]);
+    let saved = editor.call("rule_form", &second).await;
+    assert_eq!(saved.status(), 200, "{}", saved.text().await.unwrap());
+    // A save from a stale version is refused.
+    let stale = editor.call("rule_form", &second).await;
+    assert_eq!(stale.status(), 409);
+    let group = |app: &TestApp| {
+        let pool = app.pool.clone();
+        async move {
+            app::alerting::repo::list(
+                &app::ssr::scope::Scope::system(Default::default()),
+                &pool,
+                tenant,
+            )
+            .await
+            .unwrap()
+            .remove(0)
+        }
+    };
+    let stored = group(&app).await;
+    assert_eq!((stored.version, stored.group.rules[0].for_ms), (2, 120_000));
+    let editor_view = view("tenant=tenant-a&group=availability&rule=0".into()).await;
+    assert_eq!(editor_view["form"]["for_text"], "2m");
+    let versions = editor_view["versions"].as_array().unwrap();
+    assert_eq!(versions.len(), 2);
+    assert_eq!(versions[0]["message"], "longer for");
+    assert!(
+        versions[0]["diff"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d == &json!(["+", "        for: 2m"])),
+        "{}",
+        versions[0]
+    );
+    let restored = editor
+        .call(
+            "restore_rule_group",
+            &[
+                ("tenant", "tenant-a"),
+                ("group", "availability"),
+                ("version", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(restored.status(), 200);
+    let stored = group(&app).await;
+    assert_eq!((stored.version, stored.group.rules[0].for_ms), (3, 60_000));
+    let audited: i64 =
+        sqlx::query_scalar("select count(*) from audit_event where target_type = 'rule_group'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(audited, 3);
+
+    // The pages render, without JavaScript.
+    let page = editor
+        .get("/alerting/edit?tenant=tenant-a&group=availability&rule=0")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("rule-form")
+            && page.contains("up == 0")
+            && page.contains("Versions of the group"),
+        "{page}"
+    );
+}

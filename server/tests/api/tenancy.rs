@@ -251,6 +251,13 @@ fn matrix() -> Vec<(&'static str, &'static str, Rule)> {
         ("POST", "/rpc/list_alerts", Rule::SignedIn),
         ("POST", "/rpc/get_alert", Rule::DashboardFn),
         ("POST", "/rpc/list_rule_groups", Rule::SignedIn),
+        ("GET", "/alerting/new", Rule::Page),
+        ("GET", "/alerting/edit", Rule::Page),
+        ("POST", "/rpc/rule_editor", Rule::SignedIn),
+        // Preview and backtest only send the browser to the editor's address.
+        ("POST", "/rpc/rule_form", Rule::SignedIn),
+        // The matrix's group has no version 1: found as far as the caller may restore it.
+        ("POST", "/rpc/restore_rule_group", Rule::DashboardEdit(404)),
         ("POST", "/rpc/acknowledge_alert", Rule::DashboardEdit(200)),
         ("POST", "/rpc/unacknowledge_alert", Rule::DashboardEdit(200)),
         ("GET", "/scrape", Rule::Page),
@@ -755,6 +762,18 @@ async fn perform(
             ]
         }
         "/rpc/get_alert" | "/rpc/unacknowledge_alert" => vec![("id", alert.to_string())],
+        "/rpc/rule_form" => vec![
+            ("intent", "preview".into()),
+            ("tenant", tenant_name.into()),
+            ("group", "matrix".into()),
+            ("name", "Matrix".into()),
+            ("expr", "vector(1)".into()),
+        ],
+        "/rpc/restore_rule_group" => vec![
+            ("tenant", tenant_name.into()),
+            ("group", "matrix".into()),
+            ("version", "1".into()),
+        ],
         "/rpc/acknowledge_alert" => vec![("id", alert.to_string()), ("comment", "matrix".into())],
         "/rpc/explore_query" => vec![
             ("request[tenant]", tenant.clone()),

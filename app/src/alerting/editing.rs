@@ -121,6 +121,12 @@ fn duration(field: &str, text: &str, errors: &mut Vec<(String, String)>) -> i64 
 
 /// The form's field a rules-crate problem is about.
 fn field_of(path: &str) -> &'static str {
+    // `rule.labels.0bad`: a label's problem is the labels field's.
+    for (part, field) in [(".labels", "labels"), (".annotations", "annotations")] {
+        if path.contains(part) {
+            return field;
+        }
+    }
     let last = path.rsplit('.').next().unwrap_or("");
     match last.split('[').next().unwrap_or("") {
         "alert" | "record" => "name",

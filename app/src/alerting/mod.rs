@@ -207,8 +207,9 @@ pub struct Bar {
     pub title: String,
 }
 
-/// Periods over a window as bars (pending amber, firing red) under day or hour ticks: plain SVG
-/// drawn on the server, so it prints and needs no JavaScript.
+/// Periods over a window as bars (pending amber, firing red) over day or hour ticks: plain SVG
+/// drawn on the server, so it prints and needs no JavaScript. The bars stretch to the width;
+/// the tick labels are text beside them, so they stay readable at any width.
 pub fn timeline_svg((from, to): (i64, i64), bars: &[Bar]) -> String {
     let esc = |s: &str| {
         s.replace('&', "&amp;")
@@ -217,7 +218,7 @@ pub fn timeline_svg((from, to): (i64, i64), bars: &[Bar]) -> String {
     };
     let span = (to - from).max(1) as f64;
     let x = |t: i64| ((t - from) as f64 / span * 1000.0).clamp(0.0, 1000.0);
-    let mut out = String::new();
+    let (mut lines, mut labels, mut rects) = (String::new(), String::new(), String::new());
     // About seven ticks, on whole days or hours.
     let tick = [
         3_600_000i64,
@@ -236,8 +237,12 @@ pub fn timeline_svg((from, to): (i64, i64), bars: &[Bar]) -> String {
         let label = DateTime::from_timestamp_millis(t)
             .map(|d| d.format(format).to_string())
             .unwrap_or_default();
-        out.push_str(&format!(
-            r#"<line class="tl-tick" x1="{tx:.1}" x2="{tx:.1}" y1="4" y2="36"/><text x="{tx:.1}" y="52" text-anchor="middle">{label}</text>"#
+        lines.push_str(&format!(
+            r#"<line class="tl-tick" x1="{tx:.1}" x2="{tx:.1}" y1="0" y2="24"/>"#
+        ));
+        labels.push_str(&format!(
+            r#"<span style="left:{:.2}%">{label}</span>"#,
+            tx / 10.0
         ));
         t += tick;
     }
@@ -249,16 +254,18 @@ pub fn timeline_svg((from, to): (i64, i64), bars: &[Bar]) -> String {
             ("firing", fired, bar.end, bar.fired_at.is_some()),
         ] {
             if drawn {
-                let (xa, xb) = (x(a), x(b));
-                out.push_str(&format!(
-                    r#"<rect class="tl-{class}{current}" x="{xa:.1}" y="8" width="{:.1}" height="24"><title>{}</title></rect>"#,
-                    (xb - xa).max(1.5),
+                // At least a few pixels wide, and inside the track (an alert that just began is
+                // at its right edge).
+                let width = (x(b) - x(a)).max(3.0);
+                let xa = x(a).min(1000.0 - width);
+                rects.push_str(&format!(
+                    r#"<rect class="tl-{class}{current}" x="{xa:.1}" y="0" width="{width:.1}" height="24"><title>{}</title></rect>"#,
                     esc(&bar.title)
                 ));
             }
         }
     }
     format!(
-        r#"<svg class="alert-timeline" viewBox="0 0 1000 56" role="img" aria-label="Pending and firing periods"><rect class="tl-track" x="0" y="8" width="1000" height="24"/>{out}</svg>"#
+        r#"<div class="timeline"><svg class="alert-timeline" viewBox="0 0 1000 24" preserveAspectRatio="none" role="img" aria-label="Pending and firing periods"><rect class="tl-track" x="0" y="0" width="1000" height="24"/>{lines}{rects}</svg><div class="tl-axis">{labels}</div></div>"#
     )
 }

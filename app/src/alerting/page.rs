@@ -115,9 +115,6 @@ fn AlertsList() -> impl IntoView {
             {move || Suspend::new(async move {
                 let page = match page.await {
                     Ok(page) => page,
-                    Err(AppError::Invalid { field, message }) => {
-                        return view! { <p class="callout callout-error" role="alert">{format!("{field}: {message}")}</p> }.into_any()
-                    }
                     Err(error) => return load_error(error),
                 };
                 let now = page.now;
@@ -132,7 +129,7 @@ fn AlertsList() -> impl IntoView {
                         <table class="table alerts" id="alerts">
                             <thead><tr>
                                 <th>"State"</th><th>"Alert"</th><th>"Severity"</th><th>"Labels"</th>
-                                <th>"Tenant"</th><th>"Since"</th><th>"Acknowledged"</th>
+                                <th>"Tenant"</th><th>"Active"</th><th>"Acknowledged"</th>
                             </tr></thead>
                             <tbody>
                                 {page.alerts.into_iter().map(|alert| view! { <AlertLine alert now/> }).collect_view()}

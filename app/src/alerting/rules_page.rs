@@ -7,7 +7,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::{rule_anchor, time_text, GroupView, RuleView};
-use crate::{auth::RequireRole, components::load_error, error::AppError};
+use crate::{auth::RequireRole, components::load_error};
 
 #[component]
 pub fn RulesRoute() -> impl IntoView {
@@ -39,9 +39,6 @@ fn RulesList() -> impl IntoView {
             {move || Suspend::new(async move {
                 let groups = match groups.await {
                     Ok(groups) => groups,
-                    Err(AppError::Invalid { field, message }) => {
-                        return view! { <p class="callout callout-error" role="alert">{format!("{field}: {message}")}</p> }.into_any()
-                    }
                     Err(error) => return load_error(error),
                 };
                 view! {

@@ -121,6 +121,8 @@ pub fn load_error(error: crate::error::AppError) -> AnyView {
         AppError::Unauthorized => view! { <ToLogin/> }.into_any(),
         AppError::Forbidden => view! { <Forbidden/> }.into_any(),
         AppError::NotFound => view! { <NotFound/> }.into_any(),
-        other => view! { <p class="callout callout-error">{other.to_string()}</p> }.into_any(),
+        // A wrong filter or field: "field: message".
+        other => view! { <p class="callout callout-error" role="alert">{other.to_string()}</p> }
+            .into_any(),
     }
 }

@@ -150,6 +150,25 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .map(|()| ExitCode::SUCCESS)
         }
         Command::Bench {
+            command:
+                BenchCommand::Rules {
+                    groups,
+                    rounds,
+                    prometheus,
+                    promtool,
+                },
+        } => {
+            let options = server::bench::rules::Options {
+                groups,
+                rounds,
+                prometheus,
+                promtool,
+            };
+            server::bench::rules::run(&settings, &pool, options)
+                .await
+                .map(|()| ExitCode::SUCCESS)
+        }
+        Command::Bench {
             command: BenchCommand::Import { file, hours, runs },
         } => {
             let options = server::bench::import::Options { file, hours, runs };

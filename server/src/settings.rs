@@ -122,6 +122,20 @@ pub enum BenchCommand {
         #[arg(long, default_value = "/usr/bin/promtool")]
         promtool: String,
     },
+    /// Rule groups of 10 rules over a week of the demo application's metrics, evaluated by
+    /// Meridian's evaluator and by Debian's Prometheus in the same window: round time, missed
+    /// iterations and CPU of each; then a 7-day backtest of one rule.
+    Rules {
+        #[arg(long, default_value_t = 1_000)]
+        groups: usize,
+        /// Minutes measured once every group has been evaluated.
+        #[arg(long, default_value_t = 3)]
+        rounds: u32,
+        #[arg(long, default_value = "/usr/bin/prometheus")]
+        prometheus: String,
+        #[arg(long, default_value = "/usr/bin/promtool")]
+        promtool: String,
+    },
     /// Grafana's Node Exporter Full imported into a tenant with node-exporter-like data: the
     /// import's time, and its whole server-rendered page with every row expanded (p50/p95).
     Import {

@@ -41,6 +41,7 @@ pub struct Application {
     router: Router,
     cluster: Option<PrivateCluster>,
     store: Store,
+    state: AppState,
 }
 
 impl Application {
@@ -75,6 +76,7 @@ impl Application {
         );
         passwords::warm_up();
         let metric_store = state.store.clone();
+        let kept = state.clone();
         let scrape_state = state.clone();
         let router = router(state, sessions::layer(store, settings));
         let listener = TcpListener::bind(settings.listen)
@@ -97,6 +99,7 @@ impl Application {
             router,
             cluster,
             store: metric_store,
+            state: kept,
         })
     }
 
@@ -110,6 +113,11 @@ impl Application {
     /// The metric store this application writes to (for the benchmark's checkpoint).
     pub fn store(&self) -> Store {
         self.store.clone()
+    }
+
+    /// The server's state (for the benchmarks, which drive its parts directly).
+    pub fn state(&self) -> AppState {
+        self.state.clone()
     }
 
     /// Serves until SIGINT or SIGTERM, then stops the private cluster if we started one.

@@ -40,7 +40,12 @@ const STEP_MS: i64 = 15_000;
 /// The grid width at which a half-width panel is 1,000 px wide.
 const GRID_FOR_1000_PX: u32 = 2_048;
 
-fn blocks(promtool: &str, dir: &Path, series: &[store::SeriesSamples]) -> anyhow::Result<()> {
+/// The series as TSDB blocks in `dir`/data, written by promtool from OpenMetrics text.
+pub(crate) fn blocks(
+    promtool: &str,
+    dir: &Path,
+    series: &[store::SeriesSamples],
+) -> anyhow::Result<()> {
     let text = dir.join("data.om");
     let mut out = BufWriter::new(std::fs::File::create(&text)?);
     for s in series {

@@ -9,6 +9,7 @@ pub mod dashboards;
 pub mod import;
 pub mod ingest;
 pub mod query;
+pub mod rules;
 
 use std::{
     path::{Path, PathBuf},
@@ -39,6 +40,7 @@ pub(crate) struct Meridian {
     pub tenant: Uuid,
     /// A token of the tenant with `scope`.
     pub token: String,
+    pub state: AppState,
 }
 
 impl Meridian {
@@ -56,7 +58,7 @@ impl Meridian {
         settings.usage_accounting = false;
         settings.data_dir = scratch.join("meridian");
         let application = Application::build(&settings).await?;
-        let (port, store) = (application.port(), application.store());
+        let (port, store, state) = (application.port(), application.store(), application.state());
         tokio::spawn(application.run_until_stopped());
 
         let system = Scope::system(RequestMeta::default());
@@ -85,6 +87,7 @@ impl Meridian {
             store,
             tenant: tenant.id,
             token,
+            state,
         })
     }
 }
@@ -131,7 +134,7 @@ pub(crate) fn free_port() -> anyhow::Result<u16> {
 }
 
 pub(crate) struct Prometheus {
-    child: Child,
+    pub child: Child,
     pub port: u16,
     pub data: PathBuf,
 }
@@ -146,13 +149,24 @@ impl Drop for Prometheus {
 /// Debian's Prometheus on a free port, its TSDB in `dir`/data (which may hold blocks already),
 /// receiving remote_write.
 pub(crate) async fn start_prometheus(binary: &str, dir: &Path) -> anyhow::Result<Prometheus> {
+    start_prometheus_with(
+        binary,
+        dir,
+        "global: {scrape_interval: 15s}\nscrape_configs: []\n",
+    )
+    .await
+}
+
+/// As `start_prometheus`, with `config` as its configuration file.
+pub(crate) async fn start_prometheus_with(
+    binary: &str,
+    dir: &Path,
+    config_text: &str,
+) -> anyhow::Result<Prometheus> {
     let port = free_port()?;
     std::fs::create_dir_all(dir)?;
     let config = dir.join("prometheus.yml");
-    std::fs::write(
-        &config,
-        "global: {scrape_interval: 15s}\nscrape_configs: []\n",
-    )?;
+    std::fs::write(&config, config_text)?;
     let data = dir.join("data");
     let child = Command::new(binary)
         .arg(format!("--config.file={}", config.display()))

@@ -190,19 +190,24 @@ pub async fn evaluate_group(state: &AppState, claimed: Claimed) -> Result<usize,
     let keys = rule_keys(&group);
     let mut failures = 0;
     let mut changed_alerts: Vec<(&RuleDef, Vec<Alert>)> = Vec::new();
-    for (rule, key) in group.rules.iter().zip(&keys) {
+    let mut ahead = read_ahead(state, tenant, &group, at).await;
+    for (i, (rule, key)) in group.rules.iter().zip(&keys).enumerate() {
         let mut rule_state = rules.remove(key).unwrap_or_default();
         let before: Vec<Alert> = rule_state.alerts.active.values().cloned().collect();
-        let result = query::run(
-            &state.store,
-            tenant,
-            &rule.expr,
-            (at, at, 0),
-            state.query_limits,
-        )
-        .await
-        .map_err(|e| e.to_string())
-        .and_then(as_vector);
+        let answer = match ahead.remove(&i) {
+            Some(answer) => answer,
+            None => {
+                query::run(
+                    &state.store,
+                    tenant,
+                    &rule.expr,
+                    (at, at, 0),
+                    state.query_limits,
+                )
+                .await
+            }
+        };
+        let result = answer.map_err(|e| e.to_string()).and_then(as_vector);
         let samples = expand(state, tenant, &group, rule, &mut rule_state, ts, result).await;
         if rule_state.last_error.is_some() {
             failures += 1;
@@ -257,6 +262,33 @@ pub async fn evaluate_group(state: &AppState, claimed: Claimed) -> Result<usize,
         tx.commit().await?;
     }
     Ok(failures)
+}
+
+/// The rules that read no series a recording rule before them in the group writes, evaluated
+/// together (each selector read from the store once for all of them), by their place; the
+/// others run in turn, after what they read was written.
+async fn read_ahead(
+    state: &AppState,
+    tenant: Uuid,
+    group: &Group,
+    at: i64,
+) -> HashMap<usize, Result<promql::Value, query::QueryError>> {
+    let mut recorded: Vec<&str> = Vec::new();
+    let mut independent = Vec::new();
+    for (i, rule) in group.rules.iter().enumerate() {
+        if !recorded.iter().any(|name| rule.expr.contains(name)) {
+            independent.push(i);
+        }
+        if rule.kind == Kind::Record {
+            recorded.push(&rule.name);
+        }
+    }
+    let queries: Vec<(String, (i64, i64, i64))> = independent
+        .iter()
+        .map(|i| (group.rules[*i].expr.clone(), (at, at, 0)))
+        .collect();
+    let answers = query::run_batch(&state.store, tenant, &queries, state.query_limits).await;
+    independent.into_iter().zip(answers).collect()
 }
 
 /// Runs the rule's templates and state machine on its result. Templates that call `query` need

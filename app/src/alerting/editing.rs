@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::{
     backtest,
-    editor::{
+    form::{
         BacktestSeries, BacktestView, EditorView, PreviewSeries, PreviewView, RuleForm, VersionView,
     },
     repo::{self, StoredGroup, DEFAULT_INTERVAL_MS},
@@ -418,7 +418,7 @@ pub async fn editor(scope: &Scope, state: &AppState, query: &str) -> Result<Edit
     let typed = pairs.has("name") || pairs.has("expr");
     let form = if typed {
         RuleForm::from_pairs(
-            super::editor::FIELDS
+            super::form::FIELDS
                 .iter()
                 .filter_map(|f| Some((*f, pairs.get(f)?))),
         )

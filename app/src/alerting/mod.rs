@@ -5,6 +5,7 @@
 
 pub mod editor;
 mod fns;
+pub mod form;
 mod page;
 mod rules_page;
 

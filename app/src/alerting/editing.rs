@@ -139,17 +139,6 @@ fn field_of(path: &str) -> &'static str {
     }
 }
 
-/// The expression's syntax error with the line it is on and a caret under its column.
-fn pointed(expr: &str) -> Option<String> {
-    let error = promql::syntax::parse(expr).err()?;
-    let line = expr.lines().nth(error.line.saturating_sub(1)).unwrap_or("");
-    let pad = " ".repeat(error.column.saturating_sub(1));
-    Some(format!(
-        "{}:{}: {}\n{line}\n{pad}^",
-        error.line, error.column, error.message
-    ))
-}
-
 /// The rule the form describes, and the group's interval; or every problem, by field.
 pub fn rule_of(form: &RuleForm) -> Result<(RuleDef, i64), Vec<(String, String)>> {
     let mut errors = Vec::new();
@@ -199,8 +188,10 @@ pub fn rule_of(form: &RuleForm) -> Result<(RuleDef, i64), Vec<(String, String)>>
     }
     for problem in file::validate_rule(&rule, "rule") {
         let field = field_of(&problem.field);
-        let message = match (field, pointed(&rule.expr)) {
-            ("expr", Some(pointed)) if problem.message.starts_with("could not parse") => pointed,
+        let message = match (field, promql::syntax::parse(&rule.expr).err()) {
+            ("expr", Some(error)) if problem.message.starts_with("could not parse") => {
+                error.pointed(&rule.expr)
+            }
             _ => problem.message.clone(),
         };
         errors.push((field.into(), message));

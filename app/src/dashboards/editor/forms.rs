@@ -506,19 +506,9 @@ pub fn expression_errors(form: &PanelForm) -> Vec<(String, String)> {
         .filter(|(_, t)| !t.expr.trim().is_empty())
         .filter_map(|(i, t)| {
             interpolate::syntax_error(&t.expr)
-                .map(|e| (format!("targets[{i}][expr]"), pointed(&t.expr, &e)))
+                .map(|e| (format!("targets[{i}][expr]"), e.pointed(&t.expr)))
         })
         .collect()
-}
-
-/// The error, then the line it is on with a caret under its column.
-fn pointed(expr: &str, error: &promql::syntax::ParseError) -> String {
-    if error.offset.is_none() {
-        return error.to_string();
-    }
-    let line = expr.lines().nth(error.line.saturating_sub(1)).unwrap_or("");
-    let pad = " ".repeat(error.column.saturating_sub(1));
-    format!("{error}\n{line}\n{pad}^")
 }
 
 pub fn settings_form(model: &Dashboard) -> SettingsForm {

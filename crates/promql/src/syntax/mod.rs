@@ -39,6 +39,19 @@ impl fmt::Display for ParseError {
     }
 }
 
+impl ParseError {
+    /// The error, then the line of `text` it is on with a caret under its column (the error
+    /// alone when it has no position), as the editors show it under the expression.
+    pub fn pointed(&self, text: &str) -> String {
+        if self.offset.is_none() {
+            return self.to_string();
+        }
+        let line = text.lines().nth(self.line.saturating_sub(1)).unwrap_or("");
+        let pad = " ".repeat(self.column.saturating_sub(1));
+        format!("{self}\n{line}\n{pad}^")
+    }
+}
+
 /// Parses `text`; on failure says what is wrong and where.
 pub fn parse(text: &str) -> Result<Expr, ParseError> {
     parser::parse(text).map_err(|message| locate(text, message))

@@ -63,17 +63,8 @@ pub async fn list_rule_groups(
     use crate::ssr::server_fns::{app_state, current_scope, finish};
     let result = async {
         let (scope, state) = (current_scope().await?, app_state()?);
-        let tenant = match tenant.trim() {
-            "" => None,
-            name => Some(
-                crate::admin::tenants::repo::find_tenant_by_name(&scope, &state.pool, name)
-                    .await?
-                    .ok_or_else(|| {
-                        AppError::invalid("tenant", format!("no tenant named {name:?}"))
-                    })?
-                    .id,
-            ),
-        };
+        let tenant =
+            crate::admin::tenants::repo::tenant_filter(&scope, &state.pool, Some(&tenant)).await?;
         super::repo::group_views(&scope, &state.pool, tenant).await
     }
     .await;

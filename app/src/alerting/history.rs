@@ -150,16 +150,10 @@ pub async fn list(
         .transpose()?
         .unwrap_or_default();
     let state = non_empty(&filter.state).unwrap_or("active");
+    // Before this read's own transaction: the lookup takes a connection of its own.
+    let tenant =
+        crate::admin::tenants::repo::tenant_filter(scope, pool, filter.tenant.as_deref()).await?;
     let mut tx = scope.begin(pool).await?;
-    let tenant = match non_empty(&filter.tenant) {
-        None => None,
-        Some(name) => Some(
-            crate::admin::tenants::repo::find_tenant_by_name(scope, pool, name)
-                .await?
-                .ok_or_else(|| AppError::invalid("tenant", format!("no tenant named {name:?}")))?
-                .id,
-        ),
-    };
     let mut query = QueryBuilder::new(SELECT);
     push_scope(&mut query, scope);
     match state {

@@ -31,24 +31,8 @@ async fn resolve(scope: &Scope, pool: &PgPool, filter: &AuditFilter) -> Result<R
         .map(|t| super::parse_time("to", t))
         .transpose()?
         .flatten();
-    let tenant = match filter
-        .tenant
-        .as_deref()
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-    {
-        None => None,
-        Some(name) => {
-            let found = crate::admin::tenants::repo::find_tenant_by_name(scope, pool, name).await?;
-            Some(
-                found
-                    .ok_or_else(|| {
-                        AppError::invalid("tenant", format!("no tenant named {name:?}"))
-                    })?
-                    .id,
-            )
-        }
-    };
+    let tenant =
+        crate::admin::tenants::repo::tenant_filter(scope, pool, filter.tenant.as_deref()).await?;
     Ok(Resolved { from, to, tenant })
 }
 

@@ -65,6 +65,25 @@ pub async fn find_tenant_by_name(
     Ok(row.as_ref().map(from_row))
 }
 
+/// A filter's `tenant` field: nothing when empty, else the id of the tenant of that name the
+/// scope sees; a name it does not know is the field's error.
+pub async fn tenant_filter(
+    scope: &Scope,
+    pool: &PgPool,
+    name: Option<&str>,
+) -> Result<Option<Uuid>, AppError> {
+    let Some(name) = name.map(str::trim).filter(|n| !n.is_empty()) else {
+        return Ok(None);
+    };
+    match find_tenant_by_name(scope, pool, name).await? {
+        Some(tenant) => Ok(Some(tenant.id)),
+        None => Err(AppError::invalid(
+            "tenant",
+            format!("no tenant named {name:?}"),
+        )),
+    }
+}
+
 fn name_taken(error: sqlx::Error) -> AppError {
     match &error {
         sqlx::Error::Database(e) if e.constraint() == Some("tenant_name_key") => {

@@ -44,7 +44,9 @@ pub async fn submit_rule(
     #[server(default)] intent: String,
     #[server(flatten)] form: RuleForm,
 ) -> Result<String, AppError> {
-    use crate::ssr::server_fns::{app_state, finish, is_plain_form_post, mutation_scope};
+    use crate::ssr::server_fns::{
+        app_state, back_to_form, finish, is_plain_form_post, mutation_scope,
+    };
     let result = async {
         let scope = mutation_scope(&csrf).await?;
         match intent.as_str() {
@@ -63,17 +65,10 @@ pub async fn submit_rule(
     if is_plain_form_post() {
         let location = match &result {
             Ok(path) => path.clone(),
+            // Back to the editor with every value typed, whatever page the post came from.
             Err(error) => {
-                let (field, message) = match error {
-                    AppError::Invalid { field, message } => (field.clone(), message.clone()),
-                    other => (String::new(), other.to_string()),
-                };
-                format!(
-                    "/alerting/edit?{}&form=rule_form&field={}&error={}",
-                    form.to_query(),
-                    crate::url::encode(&field),
-                    crate::url::encode(&message)
-                )
+                let editor = format!("/alerting/edit?{}", form.to_query());
+                back_to_form(&editor, "rule_form", error).unwrap_or(editor)
             }
         };
         leptos_axum::redirect(&location);

@@ -96,8 +96,8 @@ pub fn finish<T>(form: &str, result: Result<T, AppError>) -> Result<T, AppError>
 }
 
 /// The referring page (path and query only, so a forged Referer cannot send the user away)
-/// with the error parameters replaced.
-fn back_to_form(referer: &str, form: &str, error: &AppError) -> Option<String> {
+/// with the error parameters replaced; also any page of ours to send a form's error to.
+pub fn back_to_form(referer: &str, form: &str, error: &AppError) -> Option<String> {
     let after_scheme = referer
         .split_once("://")
         .map(|(_, rest)| rest)

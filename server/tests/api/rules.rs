@@ -612,6 +612,22 @@ async fn the_editor_previews_backtests_saves_versions_and_restores(pool: PgPool)
     assert!(field("expr").unwrap().ends_with('^'), "{bad}");
     assert!(field("for_text").is_some(), "{bad}");
 
+    // Without JavaScript a failed save goes back to the editor with the values and the error.
+    let csrf = editor.csrf().await;
+    let mut plain = fields("save", "up == 0", "5 minutes");
+    plain.push(("csrf", &csrf));
+    let back = editor
+        .post("/rpc/rule_form")
+        .header(reqwest::header::ACCEPT, "text/html")
+        .form(&plain)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(back.status(), 302);
+    let url = back.headers()[reqwest::header::LOCATION].to_str().unwrap().to_string();
+    assert!(url.contains("/alerting/edit?") && url.contains("name=JobDown"), "{url}");
+    assert!(url.contains("form=rule_form&field=for_text&error="), "{url}");
+
     // A viewer may look but not save.
     let viewer = app.browser();
     viewer.login_ok("viewer@a.io").await;

@@ -285,6 +285,16 @@ pub async fn group_views(
     pool: &PgPool,
     tenant: Option<Uuid>,
 ) -> Result<Vec<super::GroupView>, AppError> {
+    views_where(scope, pool, tenant, None).await
+}
+
+/// The groups of `tenant` (or all the scope sees), or only the one named `group`.
+async fn views_where(
+    scope: &Scope,
+    pool: &PgPool,
+    tenant: Option<Uuid>,
+    group: Option<&str>,
+) -> Result<Vec<super::GroupView>, AppError> {
     scope.require_read()?;
     let mut tx = scope.begin(pool).await?;
     let rows = sqlx::query(
@@ -292,10 +302,11 @@ pub async fn group_views(
                 s.rules, s.last_eval_ms, s.last_duration_ms
            from rule_group g join tenant t on t.id = g.tenant_id
            left join rule_group_state s on s.group_id = g.id
-          where ($1::uuid is null or g.tenant_id = $1)
+          where ($1::uuid is null or g.tenant_id = $1) and ($2::text is null or g.name = $2)
           order by lower(t.name), g.name",
     )
     .bind(tenant)
+    .bind(group)
     .fetch_all(tx.conn())
     .await?;
     tx.commit().await?;
@@ -356,10 +367,9 @@ pub async fn rule_views(
     tenant: Uuid,
     group: &str,
 ) -> Result<Vec<super::RuleView>, AppError> {
-    Ok(group_views(scope, pool, Some(tenant))
+    Ok(views_where(scope, pool, Some(tenant), Some(group))
         .await?
-        .into_iter()
-        .find(|g| g.name == group)
+        .pop()
         .map(|g| g.rules)
         .unwrap_or_default())
 }

@@ -624,9 +624,18 @@ async fn the_editor_previews_backtests_saves_versions_and_restores(pool: PgPool)
         .await
         .unwrap();
     assert_eq!(back.status(), 302);
-    let url = back.headers()[reqwest::header::LOCATION].to_str().unwrap().to_string();
-    assert!(url.contains("/alerting/edit?") && url.contains("name=JobDown"), "{url}");
-    assert!(url.contains("form=rule_form&field=for_text&error="), "{url}");
+    let url = back.headers()[reqwest::header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        url.contains("/alerting/edit?") && url.contains("name=JobDown"),
+        "{url}"
+    );
+    assert!(
+        url.contains("form=rule_form&field=for_text&error="),
+        "{url}"
+    );
 
     // A viewer may look but not save.
     let viewer = app.browser();

@@ -13,6 +13,17 @@ pub fn encode(text: &str) -> String {
         .collect()
 }
 
+/// `key=value&…` of the pairs that have a value (empty ones are left out), each value encoded:
+/// the address of a filtered page or a filled form.
+pub fn query<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    pairs
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{k}={}", encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
 /// Decodes `%XX` and `+` (a space in form encoding); a malformed escape is kept as it is.
 pub fn decode(text: &str) -> String {
     let bytes = text.replace('+', " ").into_bytes();

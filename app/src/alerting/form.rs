@@ -97,14 +97,11 @@ impl RuleForm {
     /// The form as query parameters (the editor's address with these values).
     pub fn to_query(&self) -> String {
         let mut copy = self.clone();
-        FIELDS
+        let values: Vec<(&str, String)> = FIELDS
             .iter()
-            .filter_map(|f| {
-                let v = copy.field_mut(f)?.clone();
-                (!v.is_empty()).then(|| format!("{f}={}", crate::url::encode(&v)))
-            })
-            .collect::<Vec<_>>()
-            .join("&")
+            .filter_map(|f| Some((*f, copy.field_mut(f)?.clone())))
+            .collect();
+        crate::url::query(values.iter().map(|(k, v)| (*k, v.as_str())))
     }
 
     pub fn is_new(&self) -> bool {

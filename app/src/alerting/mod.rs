@@ -90,22 +90,16 @@ pub struct AlertFilter {
 
 impl AlertFilter {
     pub fn to_query(&self) -> String {
-        [
-            ("state", &self.state),
-            ("severity", &self.severity),
-            ("labels", &self.labels),
-            ("from", &self.from),
-            ("to", &self.to),
-            ("tenant", &self.tenant),
-        ]
-        .into_iter()
-        .filter_map(|(k, v)| {
-            v.as_deref()
-                .filter(|v| !v.is_empty())
-                .map(|v| format!("{k}={}", crate::url::encode(v)))
-        })
-        .collect::<Vec<_>>()
-        .join("&")
+        let text = |v: &Option<String>| v.clone().unwrap_or_default();
+        let pairs = [
+            ("state", text(&self.state)),
+            ("severity", text(&self.severity)),
+            ("labels", text(&self.labels)),
+            ("from", text(&self.from)),
+            ("to", text(&self.to)),
+            ("tenant", text(&self.tenant)),
+        ];
+        crate::url::query(pairs.iter().map(|(k, v)| (*k, v.as_str())))
     }
 }
 

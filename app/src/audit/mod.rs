@@ -52,23 +52,19 @@ pub struct AuditFilter {
 
 impl AuditFilter {
     pub fn to_query(&self) -> String {
-        let pairs = [
-            ("from", self.from.clone()),
-            ("to", self.to.clone()),
-            ("actor", self.actor.clone()),
-            ("action", self.action.clone()),
-            ("tenant", self.tenant.clone()),
-            ("target", self.target.clone()),
-            ("before_id", self.before_id.map(|id| id.to_string())),
-        ];
-        pairs
-            .into_iter()
-            .filter_map(|(k, v)| {
-                v.filter(|v| !v.is_empty())
-                    .map(|v| format!("{k}={}", crate::url::encode(&v)))
-            })
-            .collect::<Vec<_>>()
-            .join("&")
+        let before_id = self.before_id.map(|id| id.to_string());
+        fn text(v: &Option<String>) -> &str {
+            v.as_deref().unwrap_or_default()
+        }
+        crate::url::query([
+            ("from", text(&self.from)),
+            ("to", text(&self.to)),
+            ("actor", text(&self.actor)),
+            ("action", text(&self.action)),
+            ("tenant", text(&self.tenant)),
+            ("target", text(&self.target)),
+            ("before_id", text(&before_id)),
+        ])
     }
 }
 

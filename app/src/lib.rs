@@ -28,7 +28,7 @@ use admin::{
     datasources::DatasourcesPage, limits::LimitsPage, tenants::TenantsPage, tokens::TokensPage,
     users::UsersPage, AdminLayout,
 };
-use alerting::{AlertRoute, AlertsRoute, RuleEditorRoute, RulesRoute};
+use alerting::{AlertRoute, AlertsRoute, RuleEditorRoute, RuleImportRoute, RulesRoute};
 use audit::AuditRoute;
 use auth::{get_current_user, Landing, LoginPage, RequireRole, UserResource};
 use components::{enhance::FormEnhancer, AppHeader, NotFound};
@@ -90,6 +90,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("alerts") view=AlertsRoute ssr=SsrMode::Async/>
                     <Route path=path!("alerts/:id") view=AlertRoute ssr=SsrMode::Async/>
                     <Route path=path!("alerting/list") view=RulesRoute ssr=SsrMode::Async/>
+                    <Route path=path!("alerting/import") view=RuleImportRoute ssr=SsrMode::Async/>
                     <Route path=path!("alerting/new") view=RuleEditorRoute ssr=SsrMode::Async/>
                     <Route path=path!("alerting/edit") view=RuleEditorRoute ssr=SsrMode::Async/>
                     <Route path=path!("explore") view=ExploreRoute ssr=SsrMode::Async/>

@@ -33,7 +33,7 @@ use crate::{
     health,
     observability::{correlation, http_metrics, self_metrics},
     settings::Settings,
-    web::{audit_export, csrf, dashboard_import, panel_export, rpc_status, sessions},
+    web::{audit_export, csrf, dashboard_import, panel_export, rpc_status, rule_import, sessions},
 };
 
 pub struct Application {
@@ -350,6 +350,12 @@ pub fn router(state: AppState, session_layer: SessionManagerLayer<PostgresStore>
             axum::routing::post(dashboard_import::upload).layer(
                 axum::extract::DefaultBodyLimit::max(api::v1::IMPORT_MAX_BYTES),
             ),
+        )
+        .route(
+            "/alerting/upload",
+            axum::routing::post(rule_import::upload).layer(axum::extract::DefaultBodyLimit::max(
+                api::v1::IMPORT_MAX_BYTES,
+            )),
         )
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = state.leptos_options.clone();

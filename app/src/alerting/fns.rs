@@ -70,3 +70,20 @@ pub async fn list_rule_groups(
     .await;
     finish("list_rule_groups", result)
 }
+
+/// The report of the rule file this session just imported through the upload form, once: the
+/// tenant's name and what became of each group.
+#[server(prefix = "/rpc", endpoint = "take_rule_import_result")]
+pub async fn take_rule_import_result() -> Result<Option<(String, super::Imported)>, AppError> {
+    use crate::ssr::server_fns::{current_scope, finish, session};
+    let result = async {
+        current_scope().await?;
+        session()
+            .await?
+            .remove::<(String, super::Imported)>(super::RULE_IMPORT_RESULT)
+            .await
+            .map_err(|_| AppError::Internal)
+    }
+    .await;
+    finish("take_rule_import_result", result)
+}

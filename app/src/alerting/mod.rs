@@ -6,6 +6,7 @@
 pub mod editor;
 mod fns;
 pub mod form;
+mod import_page;
 mod page;
 mod rules_page;
 
@@ -32,8 +33,21 @@ use uuid::Uuid;
 
 pub use editor::RuleEditorRoute;
 pub use fns::*;
+pub use import_page::RuleImportRoute;
 pub use page::{AlertRoute, AlertsRoute};
 pub use rules_page::RulesRoute;
+
+/// What a rule file import did, group by group.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Imported {
+    pub created: Vec<String>,
+    pub updated: Vec<String>,
+    pub unchanged: Vec<String>,
+}
+
+/// The session key under which the upload form leaves its report for the import page: the
+/// tenant's name and what the import did.
+pub const RULE_IMPORT_RESULT: &str = "rule_import";
 
 /// One alert's life, from pending to resolved, as the history keeps it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -7,6 +7,7 @@ use serde::Serialize;
 use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
+use super::Imported;
 use crate::{
     error::AppError,
     ssr::{
@@ -81,14 +82,6 @@ fn invalid(problems: &[file::Problem]) -> AppError {
         .collect::<Vec<_>>()
         .join("; ");
     AppError::invalid(&field, message)
-}
-
-/// What an import did, group by group.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct Imported {
-    pub created: Vec<String>,
-    pub updated: Vec<String>,
-    pub unchanged: Vec<String>,
 }
 
 /// Checks what Meridian adds to Prometheus' rules: an interval it can keep.

@@ -28,6 +28,7 @@ fn RulesList() -> impl IntoView {
             </div>
             <div class="toolbar">
                 <a class="button subtle" href="/alerts">"Alerts"</a>
+                <a class="button" id="import-rules" href=move || format!("/alerting/import?tenant={}", crate::url::encode(&tenant.get()))>"Import rule file"</a>
                 <a class="button primary" id="new-rule" href=move || format!("/alerting/new?tenant={}", crate::url::encode(&tenant.get()))>"New alert rule"</a>
             </div>
         </div>
@@ -42,7 +43,7 @@ fn RulesList() -> impl IntoView {
                     Err(error) => return load_error(error),
                 };
                 view! {
-                    {groups.is_empty().then(|| view! { <p class="muted empty">"No rule groups yet. Import a Prometheus rule file with POST /api/v1/rules."</p> })}
+                    {groups.is_empty().then(|| view! { <p class="muted empty">"No rule groups yet. Import a Prometheus rule file, or create a rule."</p> })}
                     <div id="rule-groups">
                         {groups.into_iter().map(|group| view! { <GroupCard group/> }).collect_view()}
                     </div>

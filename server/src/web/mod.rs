@@ -1,9 +1,12 @@
 //! What the browser side needs beyond Leptos: sessions, the cross-site request check, the
-//! audit CSV download and dashboard panels' CSV and SVG downloads.
+//! audit CSV download, dashboard panels' CSV and SVG downloads, and the upload forms (dashboards,
+//! rule files).
 
 pub mod audit_export;
 pub mod csrf;
 pub mod dashboard_import;
 pub mod panel_export;
 pub mod rpc_status;
+pub mod rule_import;
 pub mod sessions;
+pub mod upload;

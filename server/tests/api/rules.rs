@@ -720,3 +720,159 @@ async fn the_editor_previews_backtests_saves_versions_and_restores(pool: PgPool)
         "{page}"
     );
 }
+
+/// A `multipart/form-data` body of text fields; `file` goes as a chosen file, as a browser sends it.
+fn upload_form(fields: &[(&str, &str)]) -> (String, String) {
+    let boundary = "----meridian-test-boundary";
+    let mut body = String::new();
+    for (name, value) in fields {
+        let file = if *name == "file" {
+            "; filename=\"rules.yml\"\r\nContent-Type: application/yaml"
+        } else {
+            ""
+        };
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"{file}\r\n\r\n{value}\r\n"
+        ));
+    }
+    body.push_str(&format!("--{boundary}--\r\n"));
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+async fn upload(browser: &crate::helpers::Browser<'_>, fields: &[(&str, &str)]) -> (u16, String) {
+    let (content_type, body) = upload_form(fields);
+    let response = browser
+        .post("/alerting/upload")
+        .header(reqwest::header::CONTENT_TYPE, content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let location = response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .map(|l| l.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (response.status().as_u16(), app::url::decode(&location))
+}
+
+#[sqlx::test(migrator = "app::ssr::MIGRATOR")]
+async fn rule_files_upload_through_the_import_page(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let tenant_a = app.create_tenant("tenant-a").await;
+    let tenant_b = app.create_tenant("tenant-b").await;
+    app.create_user("editor@a.io", "tenant-editor", Some(tenant_a))
+        .await;
+    app.create_user("viewer@a.io", "tenant-viewer", Some(tenant_a))
+        .await;
+    app.create_user("admin@m.io", "admin", None).await;
+    let editor = app.browser();
+    editor.login_ok("editor@a.io").await;
+    let page = editor.get("/alerting/import").await;
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("rule-import-form"));
+    let csrf = editor.csrf().await;
+
+    // A chosen file wins over the text box; the import lands in the editor's own tenant.
+    let audit_before = app.audit_count().await;
+    let (status, location) = upload(
+        &editor,
+        &[
+            ("csrf", &csrf),
+            ("file", RULES),
+            ("yaml", "not: [a rule file"),
+            ("message", "from the form"),
+        ],
+    )
+    .await;
+    assert_eq!((status, location.as_str()), (303, "/alerting/import?done"));
+    assert_eq!(
+        groups_of(&pool, tenant_a).await,
+        [("availability".to_string(), 1)]
+    );
+    assert_eq!(app.audit_count().await, audit_before + 1);
+    // The page shows the report once.
+    let report = editor.call("take_rule_import_result", &[]).await;
+    assert_eq!(
+        report.json::<Value>().await.unwrap(),
+        json!(["tenant-a", {"created": ["availability"], "updated": [], "unchanged": []}])
+    );
+    let again = editor.call("take_rule_import_result", &[]).await;
+    assert_eq!(again.json::<Value>().await.unwrap(), Value::Null);
+
+    // A bad file goes back to the form with its line, and nothing is written.
+    let broken = RULES.replace("sum by (job) (up)", "sum by (job) (up");
+    let (status, location) = upload(&editor, &[("csrf", &csrf), ("yaml", &broken)]).await;
+    assert_eq!(status, 303);
+    assert!(
+        location.starts_with("/alerting/import?error=line 6"),
+        "{location}"
+    );
+    assert_eq!(
+        groups_of(&pool, tenant_a).await,
+        [("availability".to_string(), 1)]
+    );
+    let (_, location) = upload(&editor, &[("csrf", &csrf), ("yaml", " ")]).await;
+    assert!(
+        location.contains("error=file: choose a rule file"),
+        "{location}"
+    );
+
+    // Another tenant is not found; nothing is written there.
+    let (status, location) = upload(
+        &editor,
+        &[("csrf", &csrf), ("tenant", "tenant-b"), ("yaml", RULES)],
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert!(location.contains("no tenant named"), "{location}");
+    assert!(groups_of(&pool, tenant_b).await.is_empty());
+
+    // Without the session's CSRF token, or as a viewer: refused.
+    let (status, _) = upload(&editor, &[("yaml", RULES)]).await;
+    assert_eq!(status, 403);
+    let viewer = app.browser();
+    viewer.login_ok("viewer@a.io").await;
+    let viewer_csrf = viewer.csrf().await;
+    let (status, _) = upload(&viewer, &[("csrf", &viewer_csrf), ("yaml", RULES)]).await;
+    assert_eq!(status, 403);
+
+    // An admin names the tenant; the same file again changes nothing.
+    let admin = app.browser();
+    admin.login_ok("admin@m.io").await;
+    let admin_csrf = admin.csrf().await;
+    let (_, location) = upload(&admin, &[("csrf", &admin_csrf), ("yaml", RULES)]).await;
+    assert!(
+        location.contains("error=tenant: choose a tenant"),
+        "{location}"
+    );
+    let (_, location) = upload(
+        &admin,
+        &[
+            ("csrf", &admin_csrf),
+            ("tenant", "tenant-b"),
+            ("yaml", RULES),
+        ],
+    )
+    .await;
+    assert_eq!(location, "/alerting/import?done");
+    assert_eq!(
+        groups_of(&pool, tenant_b).await,
+        [("availability".to_string(), 1)]
+    );
+    let (_, location) = upload(
+        &admin,
+        &[
+            ("csrf", &admin_csrf),
+            ("tenant", "tenant-a"),
+            ("file", RULES),
+        ],
+    )
+    .await;
+    assert_eq!(location, "/alerting/import?done");
+    let report = admin.call("take_rule_import_result", &[]).await;
+    assert_eq!(
+        report.json::<Value>().await.unwrap()[1]["unchanged"],
+        json!(["availability"])
+    );
+}

@@ -251,6 +251,9 @@ fn matrix() -> Vec<(&'static str, &'static str, Rule)> {
         ("POST", "/rpc/list_alerts", Rule::SignedIn),
         ("POST", "/rpc/get_alert", Rule::DashboardFn),
         ("POST", "/rpc/list_rule_groups", Rule::SignedIn),
+        ("GET", "/alerting/import", Rule::EditorPage),
+        ("POST", "/alerting/upload", Rule::EditorForm(303)),
+        ("POST", "/rpc/take_rule_import_result", Rule::SignedIn),
         ("GET", "/alerting/new", Rule::Page),
         ("GET", "/alerting/edit", Rule::Page),
         ("POST", "/rpc/rule_editor", Rule::SignedIn),
@@ -417,7 +420,9 @@ fn endpoints_in_code() -> BTreeSet<(String, String)> {
     ] {
         all.insert(("GET".to_string(), path.to_string()));
     }
-    all.insert(("POST".to_string(), "/dashboards/upload".to_string()));
+    for path in ["/dashboards/upload", "/alerting/upload"] {
+        all.insert(("POST".to_string(), path.to_string()));
+    }
     all
 }
 

@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use super::{
     backtest::results,
-    evaluator::{rule_keys, save_alert, slot},
+    evaluator::{rule_keys, save_alerts, slot, AlertWrite},
 };
 use crate::{error::AppError, ssr::AppState};
 
@@ -94,10 +94,18 @@ pub async fn backfill(
     }
     filled.episodes = history.len();
     let mut tx = state.pool.begin().await?;
-    for (index, alert) in &history {
-        let rule = &group.rules[*index];
-        save_alert(&mut tx, tenant, group_id, &group.name, rule, alert, last).await?;
-    }
+    let writes: Vec<AlertWrite> = history
+        .iter()
+        .map(|(index, alert)| AlertWrite {
+            tenant,
+            group_id,
+            group_name: &group.name,
+            rule_name: &group.rules[*index].name,
+            alert,
+            ts: last,
+        })
+        .collect();
+    save_alerts(&mut tx, &writes).await?;
     sqlx::query(
         "update rule_group_state set rules = $2, next_eval_ms = $3, last_eval_ms = $4
           where group_id = $1",

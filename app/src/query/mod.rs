@@ -251,7 +251,7 @@ fn decode(
                     let mut samples = 0usize;
                     let mut decoded = Vec::with_capacity(series.len());
                     for s in series {
-                        let mut points = Vec::with_capacity(s.samples_bound());
+                        let mut points = Vec::with_capacity(s.samples_estimate());
                         points.extend(s.samples());
                         samples += points.len();
                         if samples > max_samples {
@@ -330,10 +330,30 @@ type Parsed = Result<Expr, QueryError>;
 /// A query's (start, end, step) in milliseconds; step 0 is an instant query at `start`.
 type Span = (i64, i64, i64);
 
+/// Parses `query`, or takes the expression parsed from the same text before: rules ask their
+/// expressions every interval and dashboards on every refresh, and compiling a regex matcher
+/// costs more than evaluating most queries. The text's parse never changes; the memory is
+/// bounded by emptying it when full.
+fn parse_remembered(query: &str) -> Result<Expr, String> {
+    const REMEMBERED: usize = 10_000;
+    static PARSED: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, Expr>>> =
+        std::sync::LazyLock::new(Default::default);
+    if let Some(expr) = PARSED.lock().unwrap().get(query) {
+        return Ok(expr.clone());
+    }
+    let expr = promql::parse(query)?;
+    let mut parsed = PARSED.lock().unwrap();
+    if parsed.len() >= REMEMBERED {
+        parsed.clear();
+    }
+    parsed.insert(query.to_string(), expr.clone());
+    Ok(expr)
+}
+
 /// The expression of a query, refused before any data is read when it cannot be one: as
 /// Prometheus, a range query of anything but a scalar or an instant vector is a bad request.
 fn parse_for(query: &str, step: i64) -> Result<Expr, QueryError> {
-    let expr = promql::parse(query).map_err(QueryError::BadData)?;
+    let expr = parse_remembered(query).map_err(QueryError::BadData)?;
     let kind = expr.value_type();
     if step != 0 && matches!(kind, ValueType::Matrix | ValueType::String) {
         let name = if kind == ValueType::Matrix {

@@ -44,12 +44,18 @@ impl Series {
         }
     }
 
-    /// At least as many samples as [`Series::samples`] gives: all its sources hold, in the
-    /// range or not (room to reserve before decoding).
-    pub fn samples_bound(&self) -> usize {
+    /// About as many samples as [`Series::samples`] gives (room to reserve before decoding):
+    /// each chunk's count in proportion to the part of its time span inside [start, end], so
+    /// a ten-minute read of day-long chunks does not reserve the whole day.
+    pub fn samples_estimate(&self) -> usize {
+        let (start, end) = (self.start, self.end);
         self.chunks
             .iter()
-            .map(|c| c.samples as usize)
+            .map(|c| {
+                let span = (c.end - c.start + 1).max(1);
+                let inside = (c.end.min(end) - c.start.max(start) + 1).clamp(0, span);
+                (c.samples as i64 * inside / span) as usize + 1
+            })
             .sum::<usize>()
             + self.loose.len()
     }

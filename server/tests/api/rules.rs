@@ -186,15 +186,15 @@ async fn push_up(app: &TestApp, tenant: Uuid, until: i64, down_from: i64) {
 
 /// Claims and evaluates whatever is due at `now`; answers the slots evaluated.
 async fn evaluate_due(app: &TestApp, now: i64) -> Vec<i64> {
-    let mut slots = Vec::new();
-    for claimed in evaluator::claim_due(&app.pool, "test", now).await.unwrap() {
-        slots.push(claimed.ts);
-        let failures = evaluator::evaluate_group(&app.state, claimed)
-            .await
-            .unwrap();
-        assert_eq!(failures, 0);
-    }
-    slots
+    let claimed = evaluator::claim_due(&app.pool, "test", now).await.unwrap();
+    let evaluated = evaluator::evaluate(&app.state, claimed).await.unwrap();
+    evaluated
+        .iter()
+        .map(|group| {
+            assert_eq!(group.failures, 0);
+            group.ts
+        })
+        .collect()
 }
 
 async fn alert_rows(pool: &PgPool, tenant: Uuid) -> Vec<(String, Value, Value)> {
@@ -344,12 +344,39 @@ async fn two_replicas_evaluate_each_slot_once(pool: PgPool) {
         claimed.dedup();
         assert_eq!(claimed.len(), 50);
     }
-    // A replica that stops: the other takes every group at the next slot.
+    // A replica that stops: the other takes every group at the next slot, and evaluates them
+    // together (one read, one write, one save): each group's state and series are its own.
     let at = now + 40_000;
-    assert_eq!(
-        evaluator::claim_due(&pool, "two", at).await.unwrap().len(),
-        50
-    );
+    let claimed = evaluator::claim_due(&pool, "two", at).await.unwrap();
+    assert_eq!(claimed.len(), 50);
+    let slots: std::collections::HashMap<String, i64> = claimed
+        .iter()
+        .map(|c| (c.group.name.clone(), c.ts))
+        .collect();
+    let evaluated = evaluator::evaluate(&app.state, claimed).await.unwrap();
+    assert!(evaluated.iter().all(|g| g.saved && g.failures == 0));
+    let saved: i64 =
+        sqlx::query_scalar("select count(*) from rule_group_state where evaluations = 1")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(saved, 50);
+    let reader = app.create_token(tenant, &[TokenScope::Read]).await;
+    for i in [0, 17, 49] {
+        let time = slots[&format!("g{i}")] as f64 / 1000.0;
+        let (status, body) = get(
+            &app,
+            &reader,
+            &format!("/api/v1/query?query=r{i}&time={time}"),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            body["data"]["result"][0]["value"][1],
+            json!(i.to_string()),
+            "{body}"
+        );
+    }
 }
 
 /// Tenant `tenant-a` with `JobDown` firing (three evaluations of RULES); answers the tenant.

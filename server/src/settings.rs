@@ -272,6 +272,17 @@ pub struct Settings {
           action = clap::ArgAction::Set, global = true)]
     pub rule_evaluation: bool,
 
+    /// The address users reach Meridian at, for links that rule templates make (`$externalURL`,
+    /// as Prometheus' --web.external-url). Unset: http://<MERIDIAN_LISTEN>.
+    #[arg(long, env = "MERIDIAN_EXTERNAL_URL", global = true, value_parser = parse_external_url)]
+    pub external_url: Option<String>,
+
+    /// This installation's labels, `name=value,…`: `$externalLabels` in rule templates (as
+    /// Prometheus' global.external_labels).
+    #[arg(long, env = "MERIDIAN_EXTERNAL_LABELS", default_value = "", global = true,
+          value_parser = parse_external_labels)]
+    pub external_labels: ExternalLabels,
+
     /// A folder of Grafana dashboard JSON to provision: one subfolder per tenant name, `_global`
     /// for global dashboards; read at start and again when a file changes.
     #[arg(long, env = "MERIDIAN_DASHBOARDS_DIR", global = true)]
@@ -400,6 +411,40 @@ fn parse_secret(value: &str) -> Result<Secret, String> {
     Ok(Secret::new(value))
 }
 
+/// `MERIDIAN_EXTERNAL_LABELS`, parsed: label names and values in the order given.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ExternalLabels(pub Vec<(String, String)>);
+
+fn parse_external_labels(value: &str) -> Result<ExternalLabels, String> {
+    let mut labels = Vec::new();
+    for item in value.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let Some((name, text)) = item.split_once('=') else {
+            return Err(format!("{item:?} is not name=value"));
+        };
+        let name = name.trim();
+        let valid = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid || name.starts_with("__") {
+            return Err(format!("{name:?} is not a label name"));
+        }
+        if labels.iter().any(|(n, _)| n == name) {
+            return Err(format!("{name:?} is given twice"));
+        }
+        labels.push((name.to_string(), text.trim().trim_matches('"').to_string()));
+    }
+    Ok(ExternalLabels(labels))
+}
+
+fn parse_external_url(value: &str) -> Result<String, String> {
+    let url = value.trim().trim_end_matches('/');
+    if !(url.starts_with("http://") || url.starts_with("https://"))
+        || url.contains(char::is_whitespace)
+    {
+        return Err(format!("{value:?} is not an http:// or https:// URL"));
+    }
+    Ok(url.to_string())
+}
+
 fn parse_secret_key(value: &str) -> Result<Secret, String> {
     if value.chars().count() < 32 {
         return Err(format!(
@@ -430,6 +475,48 @@ mod tests {
         assert!(!printed.contains("hunter2"), "{printed}");
         assert!(!printed.contains("kkkk"), "{printed}");
         assert!(printed.contains("[REDACTED]"));
+    }
+
+    #[test]
+    fn external_labels_and_url_are_checked() {
+        let cli = Cli::try_parse_from([
+            "server",
+            "--external-labels",
+            "region=eu-1, cluster=\"a b\"",
+            "--external-url",
+            "https://meridian.example.com/",
+        ])
+        .unwrap();
+        assert_eq!(
+            cli.settings.external_labels.0,
+            [
+                ("region".into(), "eu-1".into()),
+                ("cluster".into(), "a b".into())
+            ]
+        );
+        assert_eq!(
+            cli.settings.external_url.as_deref(),
+            Some("https://meridian.example.com")
+        );
+        for (flag, value, error) in [
+            (
+                "--external-labels",
+                "region",
+                "\"region\" is not name=value",
+            ),
+            ("--external-labels", "1x=a", "\"1x\" is not a label name"),
+            ("--external-labels", "a=1,a=2", "\"a\" is given twice"),
+            (
+                "--external-url",
+                "meridian.example.com",
+                "is not an http:// or https:// URL",
+            ),
+        ] {
+            let refused = Cli::try_parse_from(["server", flag, value])
+                .unwrap_err()
+                .to_string();
+            assert!(refused.contains(error), "{refused}");
+        }
     }
 
     #[test]

@@ -273,6 +273,14 @@ pub fn app_state(
             max_samples: settings.query_max_samples,
             timeout: Duration::from_secs(settings.query_timeout_seconds),
         },
+        rule_templates: rules::group::Env {
+            external_labels: settings.external_labels.0.clone(),
+            external_url: settings
+                .external_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", settings.listen)),
+            query: None,
+        },
     })
 }
 

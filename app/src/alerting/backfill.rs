@@ -11,7 +11,7 @@ use rules::{
     alert::{Alert, State},
     backtest::{self as replay, Episode},
     file::{Group, Kind},
-    group::{Env, RuleState},
+    group::RuleState,
     Labels,
 };
 use serde_json::json;
@@ -54,7 +54,7 @@ pub async fn backfill(
             rule,
             interval_ms,
             at,
-            &Env::default(),
+            &state.rule_templates,
             &mut rule_state,
             &mut |ts, samples| {
                 for sample in samples {

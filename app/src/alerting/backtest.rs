@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use rules::{
     backtest::{self, Backtest},
     file::{Group, Kind, RuleDef},
-    group::{pairs, Env, RuleState},
+    group::{pairs, RuleState},
     Labels,
 };
 use uuid::Uuid;
@@ -58,7 +58,7 @@ pub async fn run(
         rule,
         step_ms,
         results,
-        &Env::default(),
+        &state.rule_templates,
         &mut RuleState::default(),
         &mut |_, _| {},
     ))

@@ -7,7 +7,7 @@ use chrono::Utc;
 use rules::{
     alert::State,
     file::{self, Group, Kind, RuleDef},
-    group::{Env, RuleState},
+    group::RuleState,
     Labels,
 };
 use similar::{ChangeTag, TextDiff};
@@ -235,7 +235,7 @@ async fn preview(
         rule,
         interval,
         results,
-        &Env::default(),
+        &state.rule_templates,
         &mut rule_state,
         &mut |_, _| {},
     );

@@ -473,7 +473,7 @@ async fn expand(
         .chain(&rule.labels)
         .any(|(_, v)| v.contains("query"));
     if !queries {
-        return eval_rule(group, rule, rule_state, ts, result, &Env::default());
+        return eval_rule(group, rule, rule_state, ts, result, &state.rule_templates);
     }
     let handle = tokio::runtime::Handle::current();
     let store = state.store.clone();
@@ -485,7 +485,7 @@ async fn expand(
                 .map_err(|e| e.to_string())
                 .and_then(as_vector)
         })),
-        ..Env::default()
+        ..state.rule_templates.clone()
     };
     let (group, rule, mut moved) = (group.clone(), rule.clone(), std::mem::take(rule_state));
     match tokio::task::spawn_blocking(move || {

@@ -41,6 +41,8 @@ pub struct AppState {
     pub query_limits: QueryLimits,
     /// `MERIDIAN_DASHBOARDS_DIR` and what its last load found.
     pub dashboard_files: Arc<crate::dashboards::files::DashboardFiles>,
+    /// What rule templates see of the installation (`$externalLabels`, `$externalURL`).
+    pub rule_templates: rules::group::Env,
 }
 
 /// What one PromQL query may cost; from the `MERIDIAN_QUERY_*` settings.

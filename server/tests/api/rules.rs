@@ -903,3 +903,35 @@ async fn rule_files_upload_through_the_import_page(pool: PgPool) {
         json!(["availability"])
     );
 }
+
+#[sqlx::test(migrator = "app::ssr::MIGRATOR")]
+async fn templates_see_the_installations_external_labels_and_url(pool: PgPool) {
+    let app = TestApp::spawn_with(pool, |settings| {
+        settings.external_labels =
+            server::settings::ExternalLabels(vec![("region".into(), "eu-1".into())]);
+        settings.external_url = Some("https://meridian.example.com".into());
+    })
+    .await;
+    let tenant = app.create_tenant("tenant-a").await;
+    let token = app.create_token(tenant, &[TokenScope::Write]).await;
+    let file = "groups:
+  - name: external
+    interval: 10s
+    rules:
+      - alert: Always
+        expr: vector(1)
+        annotations:
+          summary: '{{ $externalLabels.region }} {{ $externalURL }}'
+";
+    let (status, body) = import(&app, &token, file).await;
+    assert_eq!(status, 200, "{body}");
+    let now = chrono::Utc::now().timestamp_millis();
+    let first = evaluator::slot(tenant, "external", 10_000, now) + 10_000;
+    assert!(evaluate_due(&app, now).await.is_empty());
+    assert_eq!(evaluate_due(&app, first).await, [first]);
+    let rows = alert_rows(&app.pool, tenant).await;
+    assert_eq!(
+        rows[0].2,
+        json!({"summary": "eu-1 https://meridian.example.com"})
+    );
+}

@@ -11,10 +11,9 @@ use tower_sessions::Session;
 use super::upload;
 use crate::api::ApiError;
 use app::{
-    auth::ssr::scope_from_session,
     dashboards::{import, Audience, ImportResult, IMPORT_RESULT},
     error::AppError,
-    ssr::{request::RequestMeta, AppState},
+    ssr::AppState,
 };
 
 const PAGE: &str = "/dashboards/import";
@@ -24,18 +23,12 @@ pub async fn upload(
     session: Session,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let (parts, body) = request.into_parts();
-    let scope = scope_from_session(&state, &session, RequestMeta::from_parts(&parts)).await?;
-    // Whoever may not import at all learns nothing about the body.
-    import::destination(&scope, None).or_else(|e| match e {
-        AppError::Invalid { .. } => Ok(None),
-        other => Err(other),
-    })?;
-    let form = match upload::fields(Request::from_parts(parts, body), &state).await {
-        Ok(form) => form,
-        Err(error) => return Ok(upload::back_with(PAGE, &error)),
+    let allowed = |scope: &_| import::destination(scope, None).map(drop);
+    let opened = upload::open(&state, &session, request, PAGE, "dashboard import", allowed);
+    let (scope, form) = match opened.await? {
+        upload::Opened::Form(scope, form) => (scope, form),
+        upload::Opened::Back(response) => return Ok(response),
     };
-    upload::require_csrf(&session, &form, "dashboard import").await?;
     let result = async {
         let tenant = match form.get("tenant").trim() {
             "" => None,

@@ -13,9 +13,8 @@ use crate::api::ApiError;
 use app::{
     admin::tenants::repo::{get_tenant, tenant_filter},
     alerting::{repo, RULE_IMPORT_RESULT},
-    auth::ssr::scope_from_session,
     error::AppError,
-    ssr::{request::RequestMeta, AppState},
+    ssr::{scope::Scope, AppState},
 };
 
 const PAGE: &str = "/alerting/import";
@@ -25,19 +24,12 @@ pub async fn upload(
     session: Session,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let (parts, body) = request.into_parts();
-    let scope = scope_from_session(&state, &session, RequestMeta::from_parts(&parts)).await?;
-    // Whoever may edit no tenant's rules learns nothing about the body; an admin still has to
-    // name one.
-    scope.tenant_to_edit(None).or_else(|e| match e {
-        AppError::Invalid { .. } => Ok(uuid::Uuid::nil()),
-        other => Err(other),
-    })?;
-    let form = match upload::fields(Request::from_parts(parts, body), &state).await {
-        Ok(form) => form,
-        Err(error) => return Ok(upload::back_with(PAGE, &error)),
+    let allowed = |scope: &Scope| scope.tenant_to_edit(None).map(drop);
+    let opened = upload::open(&state, &session, request, PAGE, "rule import", allowed);
+    let (scope, form) = match opened.await? {
+        upload::Opened::Form(scope, form) => (scope, form),
+        upload::Opened::Back(response) => return Ok(response),
     };
-    upload::require_csrf(&session, &form, "rule import").await?;
     let result = async {
         let named = tenant_filter(&scope, &state.pool, Some(form.get("tenant"))).await?;
         let tenant = scope.tenant_to_edit(named)?;

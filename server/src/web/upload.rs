@@ -11,10 +11,42 @@ use tower_sessions::Session;
 
 use crate::api::ApiError;
 use app::{
-    auth::ssr::csrf_matches,
+    auth::ssr::{csrf_matches, scope_from_session},
     error::AppError,
-    ssr::{security::SecurityEvent, AppState},
+    ssr::{request::RequestMeta, scope::Scope, security::SecurityEvent, AppState},
 };
+
+/// An upload form, opened: the caller's scope with the form, or the way back to the form.
+pub enum Opened {
+    Form(Scope, Fields),
+    Back(Response),
+}
+
+/// Opens an upload to `page`: the signed-in caller must pass `allowed` before the body is read
+/// (whoever may not upload here learns nothing about it; an `Invalid` answer passes, as the form
+/// may name what is missing, e.g. an admin's tenant), then the form is read and its CSRF token
+/// checked. `what` names the upload in the security log.
+pub async fn open(
+    state: &AppState,
+    session: &Session,
+    request: Request,
+    page: &str,
+    what: &str,
+    allowed: impl FnOnce(&Scope) -> Result<(), AppError>,
+) -> Result<Opened, ApiError> {
+    let (parts, body) = request.into_parts();
+    let scope = scope_from_session(state, session, RequestMeta::from_parts(&parts)).await?;
+    match allowed(&scope) {
+        Ok(()) | Err(AppError::Invalid { .. }) => {}
+        Err(refused) => return Err(ApiError(refused)),
+    }
+    let form = match fields(Request::from_parts(parts, body), state).await {
+        Ok(form) => form,
+        Err(error) => return Ok(Opened::Back(back_with(page, &error))),
+    };
+    require_csrf(session, &form, what).await?;
+    Ok(Opened::Form(scope, form))
+}
 
 /// An upload form's fields as text, files included, in the order they came.
 #[derive(Default)]
@@ -38,7 +70,7 @@ impl Fields {
 }
 
 /// Reads the form; an unreadable upload is an error of its `file` field.
-pub async fn fields(request: Request, state: &AppState) -> Result<Fields, AppError> {
+async fn fields(request: Request, state: &AppState) -> Result<Fields, AppError> {
     let mut multipart = Multipart::from_request(request, state)
         .await
         .map_err(|e| AppError::invalid("file", format!("not an upload form: {e}")))?;
@@ -56,7 +88,7 @@ pub async fn fields(request: Request, state: &AppState) -> Result<Fields, AppErr
 }
 
 /// Refuses a form without the session's CSRF token.
-pub async fn require_csrf(session: &Session, fields: &Fields, what: &str) -> Result<(), ApiError> {
+async fn require_csrf(session: &Session, fields: &Fields, what: &str) -> Result<(), ApiError> {
     if csrf_matches(session, fields.get("csrf")).await? {
         return Ok(());
     }
@@ -65,7 +97,7 @@ pub async fn require_csrf(session: &Session, fields: &Fields, what: &str) -> Res
 }
 
 /// Back to the form at `page`, with the error beside it.
-pub fn back_with(page: &str, error: &AppError) -> Response {
+fn back_with(page: &str, error: &AppError) -> Response {
     let message = match error {
         AppError::Invalid { field, message } => format!("{field}: {message}"),
         other => other.to_string(),

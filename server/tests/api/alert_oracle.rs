@@ -143,3 +143,93 @@ async fn the_backtest_gives_prometheus_alert_timelines(pool: PgPool) {
     );
     assert_eq!(meridian, prometheus);
 }
+
+/// Alert transitions as the live oracle records them: (alert, labels, from, to) and the time.
+fn transitions(target: &Value) -> Vec<((String, String, String, String), f64)> {
+    target["api_transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            let text = |k: &str| t[k].as_str().unwrap_or_default().to_string();
+            let labels = t["labels"].as_object().unwrap().iter();
+            let labels = key(labels.map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string())));
+            (
+                (text("alertname"), labels, text("from"), text("to")),
+                t["t"].as_f64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// The live differential: Prometheus scraping a scripted exporter and Meridian receiving the
+/// same values by push, each evaluating the same rule file every second on one clock, both
+/// polled through `GET /api/v1/alerts`: the same transitions in the same order, each within the
+/// oracle's tolerance (scrape, evaluation and poll phases), with the same firing annotations.
+#[sqlx::test(migrator = "app::ssr::MIGRATOR")]
+async fn live_evaluation_gives_prometheus_alert_transitions(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let tenant = app.create_tenant("live").await;
+    let token = app
+        .create_token(tenant, &app::ssr::scope::TokenScope::ALL)
+        .await;
+    let evaluator = tokio::spawn(app::alerting::evaluator::run(
+        app.state.clone(),
+        "live-oracle".into(),
+    ));
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().to_path_buf();
+    let (push, rules) = (app.url("/api/v1/push"), app.url("/api/v1/rules"));
+    // The oracle takes about 70 s; the server keeps answering meanwhile.
+    tokio::task::spawn_blocking(move || {
+        run(
+            "live_rules_oracle.py",
+            Command::new("python3")
+                .arg(oracle_dir().join("live_rules_oracle.py"))
+                .args(["--out", out.to_str().unwrap()])
+                .args(["--push-url", &push, "--push-token", &token])
+                .args(["--push-rules-url", &rules])
+                .env("PROMETHEUS", "/usr/bin/prometheus"),
+        )
+    })
+    .await
+    .unwrap();
+    evaluator.abort();
+    let recorded: Value = serde_json::from_str(
+        &std::fs::read_to_string(work.path().join("live_alerts.json")).unwrap(),
+    )
+    .unwrap();
+    let targets = &recorded["targets"];
+    let statuses = &targets["push"]["push_stats"]["status_codes"];
+    assert!(
+        statuses
+            .as_object()
+            .unwrap()
+            .keys()
+            .all(|code| code == "204"),
+        "{statuses}"
+    );
+    let (prometheus, meridian) = (
+        transitions(&targets["prometheus"]),
+        transitions(&targets["push"]),
+    );
+    assert!(prometheus.len() >= 8, "{prometheus:?}");
+    let edges = |t: &[(_, f64)]| t.iter().map(|(e, _)| e).cloned().collect::<Vec<_>>();
+    assert_eq!(edges(&meridian), edges(&prometheus));
+    for ((edge, p), (_, m)) in prometheus.iter().zip(&meridian) {
+        assert!(
+            (p - m).abs() <= 2.0,
+            "{edge:?}: Prometheus at {p} s, Meridian at {m} s"
+        );
+    }
+    let firing = |target: &Value| -> Vec<Value> {
+        target["api_transitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["to"] == "firing")
+            .map(|t| t["annotations"].clone())
+            .collect()
+    };
+    assert_eq!(firing(&targets["push"]), firing(&targets["prometheus"]));
+}

@@ -13,12 +13,14 @@ pub fn encode(text: &str) -> String {
         .collect()
 }
 
-/// `key=value&…` of the pairs that have a value (empty ones are left out), each value encoded:
-/// the address of a filtered page or a filled form.
-pub fn query<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+/// `key=value&…` of the pairs that have a value (missing or empty ones are left out), each value
+/// encoded: the address of a filtered page or a filled form.
+pub fn query<'a, V: Into<Option<&'a str>>>(
+    pairs: impl IntoIterator<Item = (&'a str, V)>,
+) -> String {
     pairs
         .into_iter()
-        .filter(|(_, v)| !v.is_empty())
+        .filter_map(|(k, v)| Some((k, v.into().filter(|v| !v.is_empty())?)))
         .map(|(k, v)| format!("{k}={}", encode(v)))
         .collect::<Vec<_>>()
         .join("&")

@@ -422,9 +422,7 @@ fn parse_external_labels(value: &str) -> Result<ExternalLabels, String> {
             return Err(format!("{item:?} is not name=value"));
         };
         let name = name.trim();
-        let valid = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !valid || name.starts_with("__") {
+        if !store::is_label_name(name) || name.starts_with("__") {
             return Err(format!("{name:?} is not a label name"));
         }
         if labels.iter().any(|(n, _)| n == name) {

@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use super::{
     backtest::results,
-    evaluator::{rule_keys, save_alerts, slot, AlertWrite},
+    evaluator::{rule_keys, save_alerts, slot, AlertWrite, Recorded},
 };
 use crate::{error::AppError, ssr::AppState};
 
@@ -47,7 +47,7 @@ pub async fn backfill(
     let mut history: Vec<(usize, Alert)> = Vec::new();
     for (index, (rule, key)) in group.rules.iter().zip(rule_keys(group)).enumerate() {
         let at = results(state, tenant, &rule.expr, (first, last, interval_ms)).await;
-        let mut series: HashMap<Labels, Vec<(i64, f64)>> = HashMap::new();
+        let mut recorded = Recorded::default();
         let mut rule_state = RuleState::default();
         let outcome = replay::run(
             group,
@@ -56,27 +56,12 @@ pub async fn backfill(
             at,
             &state.rule_templates,
             &mut rule_state,
-            &mut |ts, samples| {
-                for sample in samples {
-                    series
-                        .entry(sample.labels)
-                        .or_default()
-                        .push((ts, sample.value));
-                }
-            },
+            &mut |ts, samples| recorded.add(ts, samples),
         );
         filled.evaluations = filled.evaluations.max(outcome.evaluations);
-        filled.samples += series.values().map(Vec::len).sum::<usize>();
+        filled.samples += recorded.samples();
         // Written before the next rule runs, which may read it.
-        let batch: Vec<store::SeriesSamples> = series
-            .into_iter()
-            .filter_map(|(labels, samples)| {
-                Some(store::SeriesSamples {
-                    labels: store::Labels::new(labels).ok()?,
-                    samples,
-                })
-            })
-            .collect();
+        let batch = recorded.take();
         if !batch.is_empty() {
             state.store.import(tenant, batch).await.map_err(|e| {
                 tracing::warn!(%tenant, error = %e, "Could not store a rule backfill.");

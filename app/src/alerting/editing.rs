@@ -188,10 +188,9 @@ pub fn rule_of(form: &RuleForm) -> Result<(RuleDef, i64), Vec<(String, String)>>
     }
     for problem in file::validate_rule(&rule, "rule") {
         let field = field_of(&problem.field);
-        let message = match (field, promql::syntax::parse(&rule.expr).err()) {
-            ("expr", Some(error)) if problem.message.starts_with("could not parse") => {
-                error.pointed(&rule.expr)
-            }
+        let unparsed = field == "expr" && problem.message.starts_with("could not parse");
+        let message = match unparsed.then(|| promql::syntax::parse(&rule.expr).err()) {
+            Some(Some(error)) => error.pointed(&rule.expr),
             _ => problem.message.clone(),
         };
         errors.push((field.into(), message));

@@ -4,8 +4,9 @@
 //!
 //! Exactly once per slot across replicas: a replica claims the due groups' slots with one UPDATE
 //! that moves each `next_eval_ms` forward only if it still holds the slot the replica read, so a
-//! second replica's UPDATE matches none of those rows (or skips them while the first holds them). A replica that dies mid-evaluation loses only that slot; the
-//! next one is claimed by whichever replica comes first. The rules' state (alerts with their
+//! second replica's UPDATE matches none of those rows (or skips them while the first holds them).
+//! A replica that dies mid-evaluation loses only that slot; the next one is claimed by whichever
+//! replica comes first. The rules' state (alerts with their
 //! `for` progress, the series each wrote) is saved after every evaluation, so a restart goes on
 //! where it stopped.
 
@@ -192,8 +193,8 @@ pub struct Evaluated {
     /// Whether its state was saved (a late evaluation's is not).
     pub saved: bool,
     rules: HashMap<String, RuleState>,
-    /// Each alerting rule with the alerts it has now and the ones it dropped.
-    alerts: Vec<(RuleDef, Vec<Alert>)>,
+    /// Each alerting rule's name with the alerts it has now and the ones it dropped.
+    alerts: Vec<(String, Vec<Alert>)>,
 }
 
 async fn evaluate_and_record(state: AppState, claimed: Vec<Claimed>) {
@@ -268,7 +269,7 @@ async fn evaluate_rules(
     let at = ts - group.query_offset_ms.unwrap_or(0);
     let keys = rule_keys(&group);
     let mut failures = 0;
-    let mut changed_alerts: Vec<(RuleDef, Vec<Alert>)> = Vec::new();
+    let mut changed_alerts: Vec<(String, Vec<Alert>)> = Vec::new();
     for (i, (rule, key)) in group.rules.iter().zip(&keys).enumerate() {
         let mut rule_state = rules.remove(key).unwrap_or_default();
         let before: Vec<Alert> = rule_state.alerts.active.values().cloned().collect();
@@ -312,7 +313,7 @@ async fn evaluate_rules(
                         ..a
                     }),
             );
-            changed_alerts.push((rule.clone(), alerts));
+            changed_alerts.push((rule.name.clone(), alerts));
         }
         rules.insert(key.clone(), rule_state);
     }
@@ -370,12 +371,12 @@ async fn save(state: &AppState, evaluated: &mut [Evaluated]) -> Result<(), sqlx:
         .iter()
         .filter(|g| g.saved)
         .flat_map(|g| {
-            g.alerts.iter().flat_map(move |(rule, alerts)| {
+            g.alerts.iter().flat_map(move |(rule_name, alerts)| {
                 alerts.iter().map(move |alert| AlertWrite {
                     tenant: g.tenant,
                     group_id: g.id,
                     group_name: &g.name,
-                    rule_name: &rule.name,
+                    rule_name,
                     alert,
                     ts: g.ts,
                 })
@@ -421,10 +422,10 @@ async fn read_ahead(
 
 /// Samples the rules produced, not yet written to the store, by series.
 #[derive(Default)]
-struct Recorded(BTreeMap<rules::Labels, Vec<(i64, f64)>>);
+pub(super) struct Recorded(BTreeMap<rules::Labels, Vec<(i64, f64)>>);
 
 impl Recorded {
-    fn add(&mut self, ts: i64, samples: Vec<Sample>) {
+    pub(super) fn add(&mut self, ts: i64, samples: Vec<Sample>) {
         for sample in samples {
             self.0
                 .entry(sample.labels)
@@ -433,13 +434,16 @@ impl Recorded {
         }
     }
 
-    /// Writes what was recorded, each series' samples in time order (two groups of the tenant
-    /// may write one series: as in Prometheus, the later duplicate of a timestamp is dropped).
-    async fn write(&mut self, state: &AppState, tenant: Uuid) {
-        if self.0.is_empty() {
-            return;
-        }
-        let series: Vec<store::SeriesSamples> = std::mem::take(&mut self.0)
+    /// How many samples wait.
+    pub(super) fn samples(&self) -> usize {
+        self.0.values().map(Vec::len).sum()
+    }
+
+    /// What was recorded, as store series, each series' samples in time order (two groups of
+    /// the tenant may write one series: as in Prometheus, the later duplicate of a timestamp is
+    /// dropped); nothing waits afterwards.
+    pub(super) fn take(&mut self) -> Vec<store::SeriesSamples> {
+        std::mem::take(&mut self.0)
             .into_iter()
             .filter_map(|(labels, mut samples)| {
                 samples.sort_by_key(|(t, _)| *t);
@@ -449,8 +453,15 @@ impl Recorded {
                     samples,
                 })
             })
-            .collect();
-        if let Err(error) = state.store.write(tenant, series).await {
+            .collect()
+    }
+
+    /// Writes what was recorded.
+    async fn write(&mut self, state: &AppState, tenant: Uuid) {
+        if self.0.is_empty() {
+            return;
+        }
+        if let Err(error) = state.store.write(tenant, self.take()).await {
             tracing::warn!(%tenant, error = %error, "Rule results were not stored.");
         }
     }

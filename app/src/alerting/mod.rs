@@ -104,16 +104,14 @@ pub struct AlertFilter {
 
 impl AlertFilter {
     pub fn to_query(&self) -> String {
-        let text = |v: &Option<String>| v.clone().unwrap_or_default();
-        let pairs = [
-            ("state", text(&self.state)),
-            ("severity", text(&self.severity)),
-            ("labels", text(&self.labels)),
-            ("from", text(&self.from)),
-            ("to", text(&self.to)),
-            ("tenant", text(&self.tenant)),
-        ];
-        crate::url::query(pairs.iter().map(|(k, v)| (*k, v.as_str())))
+        crate::url::query([
+            ("state", self.state.as_deref()),
+            ("severity", self.severity.as_deref()),
+            ("labels", self.labels.as_deref()),
+            ("from", self.from.as_deref()),
+            ("to", self.to.as_deref()),
+            ("tenant", self.tenant.as_deref()),
+        ])
     }
 }
 

@@ -53,17 +53,14 @@ pub struct AuditFilter {
 impl AuditFilter {
     pub fn to_query(&self) -> String {
         let before_id = self.before_id.map(|id| id.to_string());
-        fn text(v: &Option<String>) -> &str {
-            v.as_deref().unwrap_or_default()
-        }
         crate::url::query([
-            ("from", text(&self.from)),
-            ("to", text(&self.to)),
-            ("actor", text(&self.actor)),
-            ("action", text(&self.action)),
-            ("tenant", text(&self.tenant)),
-            ("target", text(&self.target)),
-            ("before_id", text(&before_id)),
+            ("from", self.from.as_deref()),
+            ("to", self.to.as_deref()),
+            ("actor", self.actor.as_deref()),
+            ("action", self.action.as_deref()),
+            ("tenant", self.tenant.as_deref()),
+            ("target", self.target.as_deref()),
+            ("before_id", before_id.as_deref()),
         ])
     }
 }

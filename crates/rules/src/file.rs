@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use marked_yaml::{LoaderOptions, Spanned};
+use marked_yaml::Spanned;
 use serde::{Deserialize, Serialize};
 
 use crate::{template, Labels};
@@ -169,38 +169,7 @@ pub fn parse(text: &str) -> Result<Vec<Group>, Vec<Problem>> {
     if !meaningful {
         return Ok(Vec::new());
     }
-    let options = LoaderOptions::default().error_on_duplicate_keys(true);
-    let yaml_error = |line, column, message: String| {
-        vec![Problem {
-            field: String::new(),
-            message,
-            line,
-            column,
-        }]
-    };
-    let node = marked_yaml::parse_yaml_with_options(0, text, options).map_err(|e| {
-        let (line, column) = load_error_place(&e);
-        // The message starts with the place again ("1:5: …"); keep only its words.
-        let text = e.to_string();
-        let words = text
-            .split_once(": ")
-            .map_or(text.clone(), |(_, m)| m.to_string());
-        yaml_error(line, column, words)
-    })?;
-    let raw: RawFile = marked_yaml::from_node(&node).map_err(|e| {
-        let field = e.path().unwrap_or("").trim_start_matches('.').to_string();
-        let (line, column) = place_in(&node, &field)
-            .or_else(|| e.start_mark().map(|m| (m.line(), m.column())))
-            .unwrap_or((1, 1));
-        // The error's words without the path, which the problem carries as its field.
-        let words: &marked_yaml::Error = &e;
-        vec![Problem {
-            field,
-            message: words.to_string(),
-            line,
-            column,
-        }]
-    })?;
+    let (raw, _node): (RawFile, _) = crate::yaml::load(text)?;
     let mut places = Places::default();
     let mut problems = Vec::new();
     let mut groups = Vec::new();
@@ -301,41 +270,6 @@ pub fn parse(text: &str) -> Result<Vec<Group>, Vec<Problem>> {
     let mut problems: Vec<Problem> = problems.into_iter().map(|p| places.locate(p)).collect();
     problems.sort_by_key(|p| (p.line, p.column));
     Err(problems)
-}
-
-/// The line and column of the value at `path` (`groups[0].rules[1].exprr`), its key's for a
-/// mapping entry: the YAML decoder's own place for an unknown field is its mapping's.
-fn place_in(node: &marked_yaml::Node, path: &str) -> Option<(usize, usize)> {
-    let mut node = node;
-    let mut mark = node.span().start().copied();
-    for part in path.split('.').filter(|p| !p.is_empty()) {
-        let (key, indexes) = match part.find('[') {
-            Some(i) => (&part[..i], &part[i..]),
-            None => (part, ""),
-        };
-        let (k, v) = node.as_mapping()?.iter().find(|(k, _)| k.as_str() == key)?;
-        mark = k.span().start().copied();
-        node = v;
-        for index in indexes.split(['[', ']']).filter(|i| !i.is_empty()) {
-            node = node.as_sequence()?.get(index.parse::<usize>().ok()?)?;
-            mark = node.span().start().copied();
-        }
-    }
-    mark.map(|m| (m.line(), m.column()))
-}
-
-fn load_error_place(error: &marked_yaml::LoadError) -> (usize, usize) {
-    use marked_yaml::LoadError::*;
-    let mark = match error {
-        TopLevelMustBeMapping(m)
-        | TopLevelMustBeSequence(m)
-        | UnexpectedAnchor(m)
-        | MappingKeyMustBeScalar(m)
-        | UnexpectedTag(m)
-        | ScanError(m, _) => Some(*m),
-        DuplicateKey(inner) => inner.key.span().start().copied(),
-    };
-    mark.map_or((1, 1), |m| (m.line(), m.column()))
 }
 
 fn text_of(value: &Option<Spanned<String>>, path: &str, places: &mut Places) -> String {

@@ -11,6 +11,7 @@ pub mod recording;
 pub mod schedule;
 pub mod template;
 pub mod unittest;
+pub mod yaml;
 
 /// A series' labels, sorted by name (`__name__` included where there is one).
 pub type Labels = Vec<(String, String)>;

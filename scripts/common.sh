@@ -53,6 +53,12 @@ ensure_prometheus() {
   [ -x /usr/bin/prometheus ] || { step "Installing Prometheus"; apt_install prometheus; }
 }
 
+# Alertmanager 0.25 and amtool: the notification tests' oracle and client.
+ensure_alertmanager() {
+  [ -x /usr/bin/prometheus-alertmanager ] && [ -x /usr/bin/amtool ] \
+    || { step "Installing Alertmanager"; apt_install prometheus-alertmanager; }
+}
+
 pg_answers() { (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; }
 
 # The tests need PostgreSQL on 127.0.0.1:5432 with trust authentication for `postgres`.

@@ -11,6 +11,8 @@ pub mod error;
 pub mod explore;
 pub mod health;
 #[cfg(feature = "ssr")]
+pub mod notifications;
+#[cfg(feature = "ssr")]
 pub mod query;
 pub mod scrape;
 #[cfg(feature = "ssr")]

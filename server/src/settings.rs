@@ -272,6 +272,12 @@ pub struct Settings {
           action = clap::ArgAction::Set, global = true)]
     pub rule_evaluation: bool,
 
+    /// Route the tenants' alerts and deliver their notifications (the dispatcher and the
+    /// delivery workers). Every replica may: each group flush and each delivery happens once.
+    #[arg(long, env = "MERIDIAN_NOTIFICATIONS", value_parser = BoolishValueParser::new(), default_value = "true",
+          action = clap::ArgAction::Set, global = true)]
+    pub notifications: bool,
+
     /// The address users reach Meridian at, for links that rule templates make (`$externalURL`,
     /// as Prometheus' --web.external-url). Unset: http://<MERIDIAN_LISTEN>.
     #[arg(long, env = "MERIDIAN_EXTERNAL_URL", global = true, value_parser = parse_external_url)]

@@ -93,6 +93,11 @@ impl Application {
             let replica = format!("{}:{}", hostname(), std::process::id());
             tokio::spawn(app::alerting::evaluator::run(scrape_state.clone(), replica));
         }
+        if settings.notifications {
+            let replica = format!("{}:{}", hostname(), std::process::id());
+            tokio::spawn(app::notifications::dispatcher::run(scrape_state.clone()));
+            tokio::spawn(app::notifications::delivery::run(scrape_state.clone(), replica));
+        }
         crate::scrape::start(scrape_state, self_target);
         Ok(Application {
             listener,
@@ -348,6 +353,7 @@ pub fn router(state: AppState, session_layer: SessionManagerLayer<PostgresStore>
         .merge(health::router())
         .merge(api::v1::router())
         .merge(api::grafana::router())
+        .merge(api::alertmanager::router())
         .merge(bundle(&state.leptos_options.site_root))
         .route("/metrics", get(self_metrics::serve_metrics))
         .route("/audit/export.csv", get(audit_export::export_csv))

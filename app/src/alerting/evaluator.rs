@@ -186,6 +186,7 @@ pub struct Evaluated {
     pub tenant: Uuid,
     pub name: String,
     pub ts: i64,
+    pub interval_ms: i64,
     /// The rules that failed.
     pub failures: usize,
     /// The group's share of the work: the reads done for it and its own rules.
@@ -263,8 +264,8 @@ async fn evaluate_rules(
         tenant,
         group,
         ts,
+        interval_ms,
         mut rules,
-        ..
     } = claimed;
     let at = ts - group.query_offset_ms.unwrap_or(0);
     let keys = rule_keys(&group);
@@ -324,6 +325,7 @@ async fn evaluate_rules(
         tenant,
         name: group.name,
         ts,
+        interval_ms,
         failures,
         took: Duration::ZERO,
         saved: false,
@@ -384,6 +386,18 @@ async fn save(state: &AppState, evaluated: &mut [Evaluated]) -> Result<(), sqlx:
         })
         .collect();
     save_alerts(&mut tx, &writes).await?;
+    let mut sent = Vec::new();
+    for group in evaluated.iter().filter(|g| g.saved) {
+        for (_, alerts) in &group.alerts {
+            sent.extend(alerts.iter().map(|alert| crate::notifications::RuleAlert {
+                tenant: group.tenant,
+                interval_ms: group.interval_ms,
+                ts: group.ts,
+                alert,
+            }));
+        }
+    }
+    crate::notifications::from_rules(&mut tx, &state.rule_templates, sent).await?;
     tx.commit().await
 }
 

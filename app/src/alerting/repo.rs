@@ -69,7 +69,7 @@ pub async fn list(
 }
 
 /// One problem of a rule file as the API and forms report it: the field is the line.
-fn invalid(problems: &[file::Problem]) -> AppError {
+pub(crate) fn invalid(problems: &[file::Problem]) -> AppError {
     let first = &problems[0];
     let field = if first.line > 0 {
         format!("line {}", first.line)

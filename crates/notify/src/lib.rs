@@ -5,6 +5,7 @@
 //! flush notifies, [`webhook`] builds the message.
 
 pub mod alert;
+pub mod bodies;
 pub mod config;
 pub mod dedup;
 pub mod dispatch;

@@ -1,6 +1,7 @@
 //! The REST API for machines: JSON in and out, authenticated by `Authorization: Bearer` (a JWT
 //! or an API token) or the browser session.
 
+pub mod alertmanager;
 pub mod grafana;
 pub mod v1;
 

@@ -12,11 +12,11 @@ use crate::helpers::TestApp;
 use app::alerting::backtest;
 use rules::file::Kind;
 
-fn oracle_dir() -> PathBuf {
+pub(crate) fn oracle_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/alert-oracle")
 }
 
-fn run(what: &str, command: &mut Command) {
+pub(crate) fn run(what: &str, command: &mut Command) {
     let output = command.output().unwrap_or_else(|e| panic!("{what}: {e}"));
     assert!(
         output.status.success(),

@@ -16,6 +16,7 @@ mod helpers;
 mod ingest;
 mod limits;
 mod metrics;
+mod notifications;
 mod oracle;
 mod pages;
 mod query;

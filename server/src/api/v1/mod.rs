@@ -4,7 +4,7 @@
 mod audit;
 mod auth;
 mod dashboards;
-mod prometheus;
+pub mod prometheus;
 mod scrape_jobs;
 mod tenants;
 

@@ -1,0 +1,271 @@
+//! The delivery workers every replica runs. A worker takes due outbox rows with `FOR UPDATE
+//! SKIP LOCKED` and leases them (so no other replica takes them while they are in flight, and
+//! a replica that dies mid-delivery leaves them to another once the lease ends), sends each
+//! with a timeout, and records the attempt: delivered, or retried with exponential backoff and
+//! jitter until its give-up time, after which it is failed and shown so. Webhook requests
+//! carry the outbox id as `Idempotency-Key`, so a receiver can drop the one duplicate a crash
+//! between its answer and our record could cause.
+
+use std::time::{Duration, Instant};
+
+use notify::{
+    bodies::{self, Links},
+    config::Integration,
+    webhook::Message,
+};
+use rand::Rng;
+use serde_json::Value;
+use sqlx::Row;
+use uuid::Uuid;
+
+use super::repo::now_ms;
+use crate::ssr::AppState;
+
+const TICK: Duration = Duration::from_millis(100);
+/// Rows one worker takes at a time.
+const TAKE_AT_ONCE: i64 = 50;
+/// How long a request may take.
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a taken row is the worker's: longer than a request may take.
+const LEASE_MS: i64 = 30_000;
+const FIRST_RETRY_MS: f64 = 1_000.0;
+const LONGEST_RETRY_MS: f64 = 5.0 * 60_000.0;
+
+/// One row taken from the outbox.
+pub struct Delivery {
+    pub id: Uuid,
+    pub tenant: Uuid,
+    pub target: Integration,
+    pub message: Message,
+    pub attempts: i32,
+    pub give_up_ms: i64,
+    pub cause_ms: i64,
+}
+
+/// What an attempt came to.
+pub struct Outcome {
+    pub http_status: Option<u16>,
+    pub error: Option<String>,
+    /// Worth trying again (a timeout, a refused connection, 5xx, 429).
+    pub retry: bool,
+}
+
+pub async fn run(state: AppState, replica: String) {
+    let client = client();
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match take(&state, now_ms(), TAKE_AT_ONCE).await {
+            Ok(taken) => {
+                let attempts = taken.into_iter().map(|delivery| {
+                    let (state, client, replica) = (state.clone(), client.clone(), replica.clone());
+                    async move { deliver_and_record(&state, &client, &replica, delivery).await }
+                });
+                futures::future::join_all(attempts).await;
+            }
+            Err(error) => tracing::warn!(error = %error, "Could not take notifications to deliver."),
+        }
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(TIMEOUT)
+        .user_agent(concat!("Meridian/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .unwrap_or_default()
+}
+
+/// Takes (and leases) up to `limit` rows due at `now`.
+pub async fn take(state: &AppState, now: i64, limit: i64) -> Result<Vec<Delivery>, sqlx::Error> {
+    let rows = sqlx::query(
+        "with due as (
+             select id from notify_outbox
+              where state = 'pending' and next_attempt_ms <= $1 and coalesce(lease_until_ms, 0) <= $1
+              order by next_attempt_ms limit $2 for update skip locked)
+         update notify_outbox o set lease_until_ms = $1 + $3, attempts = o.attempts + 1
+           from due where o.id = due.id
+         returning o.id, o.tenant_id, o.target, o.message, o.attempts, o.give_up_ms, o.cause_ms",
+    )
+    .bind(now)
+    .bind(limit)
+    .bind(LEASE_MS)
+    .fetch_all(&state.pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| {
+            Some(Delivery {
+                id: row.get("id"),
+                tenant: row.get("tenant_id"),
+                target: serde_json::from_value(row.get("target")).ok()?,
+                message: serde_json::from_value(row.get("message")).ok()?,
+                attempts: row.get("attempts"),
+                give_up_ms: row.get("give_up_ms"),
+                cause_ms: row.get("cause_ms"),
+            })
+        })
+        .collect())
+}
+
+pub async fn deliver_and_record(state: &AppState, client: &reqwest::Client, replica: &str, d: Delivery) {
+    let began = Instant::now();
+    let outcome = deliver(state, client, &d).await;
+    let latency = began.elapsed().as_secs_f64() * 1000.0;
+    if let Err(error) = record(state, replica, &d, &outcome, latency).await {
+        // The lease ends and another attempt is made: at worst a duplicate the receiver can
+        // recognise by its idempotency key.
+        tracing::warn!(error = %error, outbox = %d.id, "Could not record a delivery attempt.");
+    }
+}
+
+/// The links a notification carries.
+fn links(state: &AppState, message: &Message) -> Links {
+    let base = state.rule_templates.external_url.trim_end_matches('/');
+    let filter: Vec<String> = message
+        .group_labels
+        .iter()
+        .map(|(k, v)| format!("{k}=\"{v}\""))
+        .collect();
+    let filter = crate::url::encode(&format!("{{{}}}", filter.join(",")));
+    Links {
+        alert: format!("{base}/alerts"),
+        silence: format!("{base}/alerting/silences/new?matchers={filter}"),
+    }
+}
+
+/// Sends one notification.
+pub async fn deliver(state: &AppState, client: &reqwest::Client, d: &Delivery) -> Outcome {
+    let message = &d.message;
+    let post = |url: &str, body: Value| {
+        client
+            .post(url)
+            .header("Idempotency-Key", d.id.to_string())
+            .json(&body)
+    };
+    let request = match &d.target {
+        Integration::Webhook { url, max_alerts, .. } => post(url, message.webhook_body(*max_alerts)),
+        Integration::Slack { api_url, channel, username, .. } => {
+            post(api_url, bodies::slack(message, channel, username, &links(state, message)))
+        }
+        Integration::PagerDuty { url, routing_key, severity, .. } => post(
+            url,
+            bodies::pagerduty(message, routing_key, severity, false, &links(state, message)),
+        ),
+        Integration::Alertmanager { url, .. } => post(
+            &format!("{}/api/v2/alerts", url.trim_end_matches('/')),
+            bodies::alertmanager(message),
+        ),
+        Integration::Inbox { .. } => return to_inbox(state, d).await,
+        Integration::Email { .. } => {
+            return Outcome {
+                http_status: None,
+                error: Some("e-mail delivery is not available yet".into()),
+                retry: false,
+            }
+        }
+    };
+    match request.send().await {
+        Ok(response) => {
+            let status = response.status();
+            if status.is_success() {
+                Outcome { http_status: Some(status.as_u16()), error: None, retry: false }
+            } else {
+                let text: String = response.text().await.unwrap_or_default().chars().take(300).collect();
+                Outcome {
+                    http_status: Some(status.as_u16()),
+                    error: Some(format!("{status}: {text}")),
+                    retry: status.is_server_error() || status.as_u16() == 429,
+                }
+            }
+        }
+        Err(error) => Outcome {
+            http_status: None,
+            error: Some(describe(&error)),
+            retry: true,
+        },
+    }
+}
+
+fn describe(error: &reqwest::Error) -> String {
+    if error.is_timeout() {
+        format!("timed out after {} s", TIMEOUT.as_secs())
+    } else if error.is_connect() {
+        "could not connect".into()
+    } else {
+        error.to_string()
+    }
+}
+
+/// The built-in inbox: the notification kept for the tenant's users (once, whatever retries).
+async fn to_inbox(state: &AppState, d: &Delivery) -> Outcome {
+    let result = sqlx::query(
+        "insert into notify_inbox (tenant_id, outbox_id, receiver, status, title, message)
+         values ($1, $2, $3, $4, $5, $6) on conflict (outbox_id) do nothing",
+    )
+    .bind(d.tenant)
+    .bind(d.id)
+    .bind(&d.message.receiver)
+    .bind(d.message.status())
+    .bind(bodies::subject(&d.message))
+    .bind(serde_json::json!(d.message))
+    .execute(&state.pool)
+    .await;
+    match result {
+        Ok(_) => Outcome { http_status: None, error: None, retry: false },
+        Err(error) => Outcome { http_status: None, error: Some(error.to_string()), retry: true },
+    }
+}
+
+/// The wait before attempt `attempts + 1`: doubling from 1 s to 5 min, ±20 % jitter.
+pub fn backoff_ms(attempts: i32) -> i64 {
+    let base = (FIRST_RETRY_MS * 2f64.powi(attempts.saturating_sub(1).min(20))).min(LONGEST_RETRY_MS);
+    let jitter = rand::thread_rng().gen_range(0.8..1.2);
+    (base * jitter) as i64
+}
+
+async fn record(state: &AppState, replica: &str, d: &Delivery, outcome: &Outcome, latency_ms: f64) -> Result<(), sqlx::Error> {
+    let now = now_ms();
+    let kind = d.target.kind();
+    let mut tx = state.pool.begin().await?;
+    sqlx::query(
+        "insert into notify_attempt (outbox_id, tenant_id, at_ms, http_status, latency_ms, error, replica)
+         values ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(d.id)
+    .bind(d.tenant)
+    .bind(now)
+    .bind(outcome.http_status.map(i32::from))
+    .bind(latency_ms)
+    .bind(&outcome.error)
+    .bind(replica)
+    .execute(&mut *tx)
+    .await?;
+    let next = now + backoff_ms(d.attempts);
+    let (state_name, next_attempt) = match &outcome.error {
+        None => ("delivered", now),
+        Some(_) if outcome.retry && next < d.give_up_ms => ("pending", next),
+        Some(_) => ("failed", now),
+    };
+    sqlx::query(
+        "update notify_outbox set state = $2, next_attempt_ms = $3, lease_until_ms = null,
+                last_error = $4, delivered_ms = case when $2 = 'delivered' then $5 else delivered_ms end
+          where id = $1",
+    )
+    .bind(d.id)
+    .bind(state_name)
+    .bind(next_attempt)
+    .bind(&outcome.error)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    metrics::counter!("meridian_notifications_total", "integration" => kind, "outcome" => state_name)
+        .increment(1);
+    if state_name == "delivered" {
+        metrics::histogram!("meridian_notification_latency_seconds", "integration" => kind)
+            .record((now - d.cause_ms) as f64 / 1000.0);
+    }
+    Ok(())
+}

@@ -131,3 +131,337 @@ async fn alertmanager_and_meridian_send_the_same_notifications(pool: PgPool) {
     }
     assert!(unmatched.is_empty(), "Meridian also sent {unmatched:#?}");
 }
+
+/// A local HTTP receiver: every request's path, idempotency key and JSON body.
+#[derive(Clone, Default)]
+struct Receiver {
+    got: std::sync::Arc<std::sync::Mutex<Vec<(String, String, Value)>>>,
+}
+
+impl Receiver {
+    /// Listens on `port` until the test ends.
+    async fn listen(&self, port: u16) {
+        let got = self.got.clone();
+        let handler = move |uri: axum::http::Uri, headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+            let got = got.clone();
+            async move {
+                let key = headers
+                    .get("idempotency-key")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_string();
+                let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                got.lock().unwrap().push((uri.path().to_string(), key, body));
+                "ok"
+            }
+        };
+        let router = axum::Router::new().fallback(handler);
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    }
+
+    fn requests(&self) -> Vec<(String, String, Value)> {
+        self.got.lock().unwrap().clone()
+    }
+}
+
+/// A configuration sending everything to a webhook on `port`, quickly.
+fn webhook_config(port: u16) -> String {
+    format!(
+        "route:
+  receiver: hook
+  group_by: [alertname]
+  group_wait: 1s
+  group_interval: 2s
+  repeat_interval: 1h
+receivers:
+  - name: hook
+    webhook_configs:
+      - url: http://127.0.0.1:{port}/hook
+"
+    )
+}
+
+/// Posts alerts named `names` to the tenant's Alertmanager API.
+async fn post_alerts(app: &TestApp, token: &str, names: &[String]) {
+    let alerts: Vec<Value> = names
+        .iter()
+        .map(|n| serde_json::json!({"labels": {"alertname": n, "severity": "critical"}, "annotations": {"summary": "down"}}))
+        .collect();
+    let response = app
+        .client
+        .post(app.url("/api/v2/alerts"))
+        .bearer_auth(token)
+        .json(&alerts)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+}
+
+async fn configure(app: &TestApp, token: &str, yaml: &str) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/v1/alertmanager/config"))
+        .bearer_auth(token)
+        .header("content-type", "application/yaml")
+        .body(yaml.to_string())
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Waits until `done` holds (at most `seconds`).
+async fn until(seconds: u64, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    while !done() {
+        assert!(std::time::Instant::now() < deadline, "gave up waiting");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+async fn outbox_states(app: &TestApp) -> Vec<(String, i32)> {
+    sqlx::query_as("select state, attempts from notify_outbox order by created_ms")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap()
+}
+
+#[sqlx::test(migrator = "app::ssr::MIGRATOR")]
+async fn the_configuration_is_checked_whole_and_audited(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let tenant = app.create_tenant("conf").await;
+    let other = app.create_tenant("other").await;
+    let token = app.create_token(tenant, &[TokenScope::Read, TokenScope::Write]).await;
+    let other_token = app.create_token(other, &[TokenScope::Read]).await;
+    let export = |token: String| {
+        let app = &app;
+        async move {
+            app.client
+                .get(app.url("/api/v1/alertmanager/config"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let default = export(token.clone()).await;
+    assert!(default.contains("inbox_configs"), "{default}");
+    // An undefined receiver on line 2: refused, nothing written.
+    let response = configure(&app, &token, "route:\n  receiver: nobody\nreceivers:\n  - name: hook\n").await;
+    assert_eq!(response.status(), 422);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["field"], "line 2", "{body}");
+    assert!(body["error"].as_str().unwrap().contains("undefined receiver \"nobody\""), "{body}");
+    assert_eq!(export(token.clone()).await, default);
+    let yaml = webhook_config(9);
+    let response = configure(&app, &token, &yaml).await;
+    assert_eq!(response.status(), 200);
+    let exported = export(token.clone()).await;
+    assert_eq!(notify::config::parse(&exported).unwrap().file, notify::config::parse(&yaml).unwrap().file);
+    // The other tenant still has its own (the default).
+    assert_eq!(export(other_token).await, default);
+    let audited: i64 = sqlx::query_scalar(
+        "select count(*) from audit_event where action = 'notifications.configure' and tenant_id = $1",
+    )
+    .bind(tenant)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(audited, 1);
+    // The status shows it, as Alertmanager's does.
+    let status: Value = app
+        .client
+        .get(app.url("/api/v2/status"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["config"]["original"].as_str().unwrap(), exported);
+    assert_eq!(status["cluster"]["status"], "disabled");
+}
+
+#[sqlx::test(migrator = "app::ssr::MIGRATOR")]
+async fn amtool_queries_alerts_and_adds_queries_and_expires_silences(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let tenant = app.create_tenant("amtool").await;
+    let token = app.create_token(tenant, &[TokenScope::Read, TokenScope::Write]).await;
+    let work = tempfile::tempdir().unwrap();
+    let http_config = work.path().join("http.yml");
+    std::fs::write(&http_config, format!("authorization:\n  type: Bearer\n  credentials: {token}\n")).unwrap();
+    let url = app.url("/");
+    let amtool = move |args: &[&str]| -> String {
+        let output = Command::new("amtool")
+            .arg(format!("--alertmanager.url={url}"))
+            .arg(format!("--http.config.file={}", http_config.display()))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "amtool {args:?}: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let run = |args: Vec<&'static str>| {
+        let amtool = amtool.clone();
+        tokio::task::spawn_blocking(move || amtool(&args))
+    };
+    run(vec!["alert", "add", "alertname=AmtoolTest", "severity=warning", "--annotation=summary=from amtool"])
+        .await
+        .unwrap();
+    let query = run(vec!["alert", "query"]).await.unwrap();
+    assert!(query.contains("AmtoolTest") && query.contains("from amtool"), "{query}");
+    let id = run(vec!["silence", "add", "alertname=AmtoolTest", "--comment=maintenance", "--author=ops", "--duration=1h"])
+        .await
+        .unwrap();
+    let id = id.trim().to_string();
+    assert_eq!(id.len(), 36, "{id}");
+    let silences = run(vec!["silence", "query", "-q"]).await.unwrap();
+    assert_eq!(silences.trim(), id);
+    // Silenced: gone from the default query, shown with --silenced.
+    let query = run(vec!["alert", "query"]).await.unwrap();
+    assert!(!query.contains("AmtoolTest"), "{query}");
+    let query = run(vec!["alert", "query", "--silenced"]).await.unwrap();
+    assert!(query.contains("AmtoolTest"), "{query}");
+    let expire_id: &'static str = Box::leak(id.clone().into_boxed_str());
+    run(vec!["silence", "expire", expire_id]).await.unwrap();
+    assert_eq!(run(vec!["silence", "query", "-q"]).await.unwrap().trim(), "");
+    assert_eq!(run(vec!["silence", "query", "-q", "--expired"]).await.unwrap().trim(), id);
+    let query = run(vec!["alert", "query"]).await.unwrap();
+    assert!(query.contains("AmtoolTest"), "{query}");
+    let audited: i64 = sqlx::query_scalar(
+        "select count(*) from audit_event where target_type = 'silence' and tenant_id = $1",
+    )
+    .bind(tenant)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(audited, 2, "created and expired");
+}
+
+#[sqlx::test(migrator = "app::ssr::MIGRATOR")]
+async fn a_receiver_that_is_down_gets_the_notification_once_it_is_up(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let tenant = app.create_tenant("down").await;
+    let token = app.create_token(tenant, &TokenScope::ALL).await;
+    let port = free_port();
+    assert_eq!(configure(&app, &token, &webhook_config(port)).await.status(), 200);
+    let notifier = start_notifier(&app, "down");
+    post_alerts(&app, &token, &["ReceiverDown".into()]).await;
+    // Refused while nothing listens: attempts are logged, the notification stays pending.
+    loop {
+        let states = outbox_states(&app).await;
+        if states.first().is_some_and(|(_, attempts)| *attempts >= 2) {
+            assert_eq!(states[0].0, "pending");
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let errors: Vec<Option<String>> = sqlx::query_scalar("select error from notify_attempt order by at_ms")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert!(errors.iter().all(|e| e.as_deref() == Some("could not connect")), "{errors:?}");
+    let receiver = Receiver::default();
+    receiver.listen(port).await;
+    until(20, || !receiver.requests().is_empty()).await;
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    for task in notifier {
+        task.abort();
+    }
+    let requests = receiver.requests();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    let (path, key, body) = &requests[0];
+    assert_eq!(path, "/hook");
+    assert_eq!(body["version"], "4");
+    assert_eq!(body["alerts"][0]["labels"]["alertname"], "ReceiverDown");
+    let states = outbox_states(&app).await;
+    assert_eq!(states.len(), 1);
+    assert_eq!(states[0].0, "delivered");
+    let id: uuid::Uuid = sqlx::query_scalar("select id from notify_outbox").fetch_one(&app.pool).await.unwrap();
+    assert_eq!(key, &id.to_string(), "the idempotency key is the outbox row's id");
+}
+
+#[sqlx::test(migrator = "app::ssr::MIGRATOR")]
+async fn a_delivery_cut_short_is_made_again_under_the_same_key_and_never_lost(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let tenant = app.create_tenant("cut").await;
+    let token = app.create_token(tenant, &TokenScope::ALL).await;
+    let port = free_port();
+    let receiver = Receiver::default();
+    receiver.listen(port).await;
+    assert_eq!(configure(&app, &token, &webhook_config(port)).await.status(), 200);
+    post_alerts(&app, &token, &["CutShort".into(), "Untouched".into()]).await;
+    // Only the dispatcher: the messages wait in the outbox.
+    let dispatcher = tokio::spawn(app::notifications::dispatcher::run(app.state.clone()));
+    let app_ref = &app;
+    loop {
+        if outbox_states(app_ref).await.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    dispatcher.abort();
+    // A replica takes both, sends one, and dies before recording it (as a kill -9 would).
+    use app::notifications::delivery;
+    let now = app::notifications::repo::now_ms();
+    let taken = delivery::take(&app.state, now, 10).await.unwrap();
+    assert_eq!(taken.len(), 2);
+    assert!(delivery::take(&app.state, now, 10).await.unwrap().is_empty(), "leased rows are not taken twice");
+    let client = delivery::client();
+    let sent = delivery::deliver(&app.state, &client, &taken[0]).await;
+    assert!(sent.error.is_none());
+    drop(taken);
+    // Its lease runs out; another replica's worker delivers both.
+    sqlx::query("update notify_outbox set lease_until_ms = $1").bind(now - 1).execute(&app.pool).await.unwrap();
+    let worker = tokio::spawn(delivery::run(app.state.clone(), "survivor".into()));
+    until(10, || receiver.requests().len() >= 3).await;
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    worker.abort();
+    let requests = receiver.requests();
+    assert_eq!(requests.len(), 3, "one was sent twice, as the crash left it unrecorded");
+    let keys: std::collections::BTreeSet<&String> = requests.iter().map(|(_, k, _)| k).collect();
+    assert_eq!(keys.len(), 2, "the repeat carries the same idempotency key: {requests:?}");
+    assert!(outbox_states(&app).await.iter().all(|(s, _)| s == "delivered"));
+}
+
+#[sqlx::test(migrator = "app::ssr::MIGRATOR")]
+async fn two_replicas_send_each_notification_once(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let tenant = app.create_tenant("replicas").await;
+    let token = app.create_token(tenant, &TokenScope::ALL).await;
+    let port = free_port();
+    let receiver = Receiver::default();
+    receiver.listen(port).await;
+    assert_eq!(configure(&app, &token, &webhook_config(port)).await.status(), 200);
+    let mut tasks = start_notifier(&app, "one");
+    tasks.extend(start_notifier(&app, "two"));
+    let names: Vec<String> = (0..30).map(|i| format!("Replica{i}")).collect();
+    post_alerts(&app, &token, &names).await;
+    until(20, || receiver.requests().len() >= 30).await;
+    // Long enough for a second flush or delivery to show up if there were one.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    for task in tasks {
+        task.abort();
+    }
+    let requests = receiver.requests();
+    let groups: std::collections::BTreeSet<String> = requests
+        .iter()
+        .map(|(_, _, body)| body["groupLabels"]["alertname"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(requests.len(), 30, "{requests:?}");
+    assert_eq!(groups.len(), 30);
+    let replicas: Vec<String> = sqlx::query_scalar("select distinct replica from notify_attempt")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert!(!replicas.is_empty());
+}

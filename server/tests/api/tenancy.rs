@@ -107,6 +107,14 @@ enum Rule {
     /// Ingestion: only a token with `ingest`, which then meets the body check (the matrix
     /// posts a form, not samples).
     Ingest(u16),
+    /// Alertmanager's API changes (alerts, silences): tenant editors, `write` tokens (and
+    /// `ingest` tokens where `ingest`) reach the body check; an admin must name the tenant.
+    AmChange { ok: u16, ingest: bool },
+    /// Alertmanager's API change of one silence: another tenant's is not found.
+    AmChangeOne(u16),
+    /// Alertmanager's API read of one silence: callers who see several tenants must name one,
+    /// another tenant's is not found.
+    ReadTenantOne,
 }
 
 /// The expected status for `who` on a resource of their own tenant (`own`) or another's.
@@ -207,6 +215,27 @@ fn expected(rule: Rule, who: Who, own: bool) -> u16 {
             Who::EditorA | Who::TokenWriteA if own => ok,
             _ if tenant_bound && !own => 404,
             _ => 403,
+        },
+        Rule::AmChange { ok, ingest } => match who {
+            Who::Anonymous => 401,
+            Who::Admin => 422,
+            Who::EditorA | Who::TokenWriteA => ok,
+            Who::TokenIngestA if ingest => ok,
+            _ => 403,
+        },
+        Rule::AmChangeOne(ok) => match who {
+            Who::Anonymous => 401,
+            Who::Admin => 422,
+            Who::EditorA | Who::TokenWriteA if own => ok,
+            Who::EditorA | Who::TokenWriteA => 404,
+            _ => 403,
+        },
+        Rule::ReadTenantOne => match who {
+            Who::Anonymous => 401,
+            Who::TokenIngestA | Who::TokenWriteA => 403,
+            Who::Admin | Who::Manager | Who::ManagerOfA => 400,
+            _ if !own => 404,
+            _ => 200,
         },
         Rule::RestAdmin => match who {
             Who::Anonymous => 401,
@@ -382,6 +411,19 @@ fn matrix() -> Vec<(&'static str, &'static str, Rule)> {
         ("POST", "/api/v1/rules", Rule::Edit(422)),
         ("GET", "/api/v1/alerts", Rule::ReadTenant),
         ("GET", "/api/v1/status/buildinfo", Rule::Read),
+        // Notifications: Alertmanager's API v2 and the configuration (the matrix posts a
+        // form, which is neither JSON nor a configuration).
+        ("GET", "/api/v2/alerts", Rule::ReadTenant),
+        ("POST", "/api/v2/alerts", Rule::AmChange { ok: 400, ingest: true }),
+        ("GET", "/api/v2/alerts/groups", Rule::ReadTenant),
+        ("GET", "/api/v2/silences", Rule::ReadTenant),
+        ("POST", "/api/v2/silences", Rule::AmChange { ok: 400, ingest: false }),
+        ("GET", "/api/v2/silence/{id}", Rule::ReadTenantOne),
+        ("DELETE", "/api/v2/silence/{id}", Rule::AmChangeOne(200)),
+        ("GET", "/api/v2/status", Rule::ReadTenant),
+        ("GET", "/api/v2/receivers", Rule::ReadTenant),
+        ("GET", "/api/v1/alertmanager/config", Rule::ReadTenant),
+        ("POST", "/api/v1/alertmanager/config", Rule::Edit(422)),
         ("POST", "/api/v1/write", Rule::Ingest(415)),
         ("POST", "/api/v1/push", Rule::Ingest(400)),
         ("GET", "/audit/export.csv", Rule::Read),
@@ -405,6 +447,7 @@ fn endpoints_in_code() -> BTreeSet<(String, String)> {
     for (method, path, _) in server::api::v1::routes()
         .into_iter()
         .chain(server::api::grafana::routes())
+        .chain(server::api::alertmanager::routes())
     {
         all.insert((method.to_string(), path.to_string()));
     }
@@ -461,6 +504,25 @@ struct Fixture {
     dashboard_b: String,
     alert_a: Uuid,
     alert_b: Uuid,
+    silence_a: String,
+    silence_b: String,
+}
+
+/// An active silence in `tenant`.
+async fn silence(app: &TestApp, tenant: Uuid) -> String {
+    let now = app::notifications::repo::now_ms();
+    let silence = notify::silence::Silence {
+        id: String::new(),
+        matchers: vec![notify::matcher::parse("alertname=MatrixDown").unwrap()],
+        starts_at: now,
+        ends_at: now + 3_600_000,
+        updated_at: now,
+        created_by: "matrix".into(),
+        comment: "matrix".into(),
+    };
+    app::notifications::repo::save_silence(&app.system(), &app.pool, tenant, silence)
+        .await
+        .unwrap()
 }
 
 /// A firing alert in `tenant`'s history.
@@ -539,6 +601,8 @@ async fn fixture(app: &TestApp) -> Fixture {
         dashboard_b: app.dashboard(tenant_b).await,
         alert_a: alert(app, tenant_a).await,
         alert_b: alert(app, tenant_b).await,
+        silence_a: silence(app, tenant_a).await,
+        silence_b: silence(app, tenant_b).await,
     }
 }
 
@@ -579,6 +643,14 @@ async fn perform(
         &fx.dashboard_b
     };
     let alert = if own { fx.alert_a } else { fx.alert_b };
+    // Expiring a silence needs one of its own each time.
+    let silence_id = if path.starts_with("/api/v2/silence/") && method == "DELETE" {
+        silence(app, tenant_id).await
+    } else if own {
+        fx.silence_a.clone()
+    } else {
+        fx.silence_b.clone()
+    };
     let path = path
         .replace("{uid}", dashboard)
         .replace("{slug}", "matrix")
@@ -591,6 +663,8 @@ async fn perform(
             job.to_string()
         } else if path.starts_with("/alerts/") {
             alert.to_string()
+        } else if path.starts_with("/api/v2/silence/") {
+            silence_id.clone()
         } else {
             tenant.to_string()
         },

@@ -27,6 +27,9 @@ create table notify_alert (
     timeout boolean not null default false,
     -- When Meridian first learned the alert was firing (latency is measured from here).
     received_ms bigint not null,
+    -- Acknowledged (in Meridian, or through a notification's link): no repeats, no escalation.
+    acknowledged_by text,
+    acknowledged_at timestamptz,
     primary key (tenant_id, fingerprint)
 );
 create index notify_alert_ends on notify_alert (ends_ms);
@@ -113,6 +116,24 @@ create table notify_attempt (
 );
 create index notify_attempt_outbox on notify_attempt (outbox_id, at_ms);
 
+-- The escalation steps sent, one row an alert's life and step (so each is sent once).
+create table notify_escalation (
+    tenant_id uuid not null references tenant (id) on delete cascade,
+    fingerprint bigint not null,
+    received_ms bigint not null,
+    policy text not null,
+    step integer not null,
+    sent_ms bigint not null,
+    primary key (tenant_id, fingerprint, received_ms, policy, step)
+);
+
+-- Acknowledgement links used: each works once.
+create table notify_ack_link (
+    id uuid primary key,
+    tenant_id uuid not null references tenant (id) on delete cascade,
+    used_ms bigint not null
+);
+
 -- The built-in inbox receiver: notifications kept for the tenant's users to read.
 create table notify_inbox (
     id uuid primary key default gen_random_uuid(),
@@ -125,6 +146,14 @@ create table notify_inbox (
     created_at timestamptz not null default now()
 );
 create index notify_inbox_tenant on notify_inbox (tenant_id, created_at desc);
+
+-- When each user last opened the tenant's inbox: what came later is unread.
+create table notify_inbox_read (
+    user_id uuid not null references app_user (id) on delete cascade,
+    tenant_id uuid not null references tenant (id) on delete cascade,
+    read_at timestamptz not null,
+    primary key (user_id, tenant_id)
+);
 
 alter table notify_config enable row level security;
 create policy notify_config_scoped on notify_config using (meridian_tenant_visible(tenant_id));
@@ -140,10 +169,17 @@ alter table notify_outbox enable row level security;
 create policy notify_outbox_scoped on notify_outbox using (meridian_tenant_visible(tenant_id));
 alter table notify_attempt enable row level security;
 create policy notify_attempt_scoped on notify_attempt using (meridian_tenant_visible(tenant_id));
+alter table notify_escalation enable row level security;
+create policy notify_escalation_scoped on notify_escalation using (meridian_tenant_visible(tenant_id));
+alter table notify_ack_link enable row level security;
+create policy notify_ack_link_scoped on notify_ack_link using (meridian_tenant_visible(tenant_id));
+alter table notify_inbox_read enable row level security;
+create policy notify_inbox_read_scoped on notify_inbox_read using (meridian_tenant_visible(tenant_id));
 alter table notify_inbox enable row level security;
 create policy notify_inbox_scoped on notify_inbox using (meridian_tenant_visible(tenant_id));
 
 grant select, insert, update, delete on notify_config, notify_alert, notify_silence, notify_group,
-    notify_log, notify_outbox, notify_inbox to meridian_app;
+    notify_log, notify_outbox, notify_inbox, notify_inbox_read, notify_escalation, notify_ack_link
+    to meridian_app;
 grant select, insert on notify_attempt to meridian_app;
 grant usage on sequence notify_attempt_id_seq to meridian_app;

@@ -59,6 +59,13 @@ ensure_alertmanager() {
     || { step "Installing Alertmanager"; apt_install prometheus-alertmanager; }
 }
 
+# aiosmtpd: the SMTP server the e-mail notification tests deliver to. Debian's package is for
+# Debian's python3, which the tests run by its path.
+ensure_smtp_server() {
+  /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null \
+    || { step "Installing aiosmtpd"; apt_install python3-aiosmtpd; }
+}
+
 pg_answers() { (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; }
 
 # The tests need PostgreSQL on 127.0.0.1:5432 with trust authentication for `postgres`.

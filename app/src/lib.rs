@@ -10,7 +10,6 @@ pub mod dashboards;
 pub mod error;
 pub mod explore;
 pub mod health;
-#[cfg(feature = "ssr")]
 pub mod notifications;
 #[cfg(feature = "ssr")]
 pub mod query;
@@ -31,6 +30,7 @@ use admin::{
     users::UsersPage, AdminLayout,
 };
 use alerting::{AlertRoute, AlertsRoute, RuleEditorRoute, RuleImportRoute, RulesRoute};
+use notifications::{ContactPointsRoute, InboxRoute, PoliciesRoute, SilencesRoute};
 use audit::AuditRoute;
 use auth::{get_current_user, Landing, LoginPage, RequireRole, UserResource};
 use components::{enhance::FormEnhancer, AppHeader, NotFound};
@@ -92,6 +92,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("alerts") view=AlertsRoute ssr=SsrMode::Async/>
                     <Route path=path!("alerts/:id") view=AlertRoute ssr=SsrMode::Async/>
                     <Route path=path!("alerting/list") view=RulesRoute ssr=SsrMode::Async/>
+                    <Route path=path!("alerting/notifications") view=ContactPointsRoute ssr=SsrMode::Async/>
+                    <Route path=path!("alerting/routes") view=PoliciesRoute ssr=SsrMode::Async/>
+                    <Route path=path!("alerting/silences") view=SilencesRoute ssr=SsrMode::Async/>
+                    <Route path=path!("inbox") view=InboxRoute ssr=SsrMode::Async/>
                     <Route path=path!("alerting/import") view=RuleImportRoute ssr=SsrMode::Async/>
                     <Route path=path!("alerting/new") view=RuleEditorRoute ssr=SsrMode::Async/>
                     <Route path=path!("alerting/edit") view=RuleEditorRoute ssr=SsrMode::Async/>

@@ -169,6 +169,29 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .map(|()| ExitCode::SUCCESS)
         }
         Command::Bench {
+            command:
+                BenchCommand::Notify {
+                    groups,
+                    alerts,
+                    seconds,
+                    prometheus,
+                    promtool,
+                    alertmanager,
+                },
+        } => {
+            let options = server::bench::notify::Options {
+                groups,
+                alerts,
+                seconds,
+                prometheus,
+                promtool,
+                alertmanager,
+            };
+            server::bench::notify::run(&settings, &pool, options)
+                .await
+                .map(|()| ExitCode::SUCCESS)
+        }
+        Command::Bench {
             command: BenchCommand::Import { file, hours, runs },
         } => {
             let options = server::bench::import::Options { file, hours, runs };

@@ -136,6 +136,24 @@ pub enum BenchCommand {
         #[arg(long, default_value = "/usr/bin/promtool")]
         promtool: String,
     },
+    /// Notification latency (from the evaluation that fired to the webhook receiving it) under
+    /// the rules benchmark's load, and throughput of alerts each in its own group: Meridian
+    /// against Debian's Prometheus + Alertmanager in the same window.
+    Notify {
+        #[arg(long, default_value_t = 1_000)]
+        groups: usize,
+        #[arg(long, default_value_t = 2_000)]
+        alerts: usize,
+        /// Seconds to collect first notifications for.
+        #[arg(long, default_value_t = 150)]
+        seconds: u64,
+        #[arg(long, default_value = "/usr/bin/prometheus")]
+        prometheus: String,
+        #[arg(long, default_value = "/usr/bin/promtool")]
+        promtool: String,
+        #[arg(long, default_value = "/usr/bin/prometheus-alertmanager")]
+        alertmanager: String,
+    },
     /// Grafana's Node Exporter Full imported into a tenant with node-exporter-like data: the
     /// import's time, and its whole server-rendered page with every row expanded (p50/p95).
     Import {

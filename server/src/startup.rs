@@ -33,7 +33,7 @@ use crate::{
     health,
     observability::{correlation, http_metrics, self_metrics},
     settings::Settings,
-    web::{audit_export, csrf, dashboard_import, panel_export, rpc_status, rule_import, sessions},
+    web::{ack_link, audit_export, csrf, dashboard_import, panel_export, rpc_status, rule_import, sessions},
 };
 
 pub struct Application {
@@ -357,6 +357,7 @@ pub fn router(state: AppState, session_layer: SessionManagerLayer<PostgresStore>
         .merge(bundle(&state.leptos_options.site_root))
         .route("/metrics", get(self_metrics::serve_metrics))
         .route("/audit/export.csv", get(audit_export::export_csv))
+        .route("/ack/{token}", get(ack_link::show).post(ack_link::acknowledge))
         .route("/d/{uid}/panel/{id}/data.csv", get(panel_export::csv))
         .route("/d/{uid}/panel/{id}/chart.svg", get(panel_export::svg))
         .route(

@@ -389,7 +389,7 @@ async fn save(state: &AppState, evaluated: &mut [Evaluated]) -> Result<(), sqlx:
     let mut sent = Vec::new();
     for group in evaluated.iter().filter(|g| g.saved) {
         for (_, alerts) in &group.alerts {
-            sent.extend(alerts.iter().map(|alert| crate::notifications::RuleAlert {
+            sent.extend(alerts.iter().map(|alert| crate::notifications::rule_alerts::RuleAlert {
                 tenant: group.tenant,
                 interval_ms: group.interval_ms,
                 ts: group.ts,
@@ -397,7 +397,7 @@ async fn save(state: &AppState, evaluated: &mut [Evaluated]) -> Result<(), sqlx:
             }));
         }
     }
-    crate::notifications::from_rules(&mut tx, &state.rule_templates, sent).await?;
+    crate::notifications::rule_alerts::from_rules(&mut tx, &state.rule_templates, sent).await?;
     tx.commit().await
 }
 

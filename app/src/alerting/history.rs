@@ -253,6 +253,18 @@ pub async fn detail(scope: &Scope, pool: &PgPool, id: Uuid) -> Result<AlertDetai
     .iter()
     .map(from_row)
     .collect();
+    let now_ms = now.timestamp_millis();
+    let labels: notify::Labels = alert.labels.clone().into_iter().collect();
+    let silenced_by = crate::notifications::repo::silences(tx.conn(), tenant)
+        .await?
+        .into_iter()
+        .filter(|s| s.mutes(&labels, now_ms))
+        .map(|s| {
+            let matchers = s.matchers.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+            let until = DateTime::from_timestamp_millis(s.ends_at).unwrap_or(now);
+            (matchers, until, s.created_by, s.comment)
+        })
+        .collect();
     tx.commit().await?;
     let rule = super::repo::rule_views(scope, pool, tenant, &alert.group_name)
         .await?
@@ -265,6 +277,7 @@ pub async fn detail(scope: &Scope, pool: &PgPool, id: Uuid) -> Result<AlertDetai
         rule,
         can_acknowledge: scope.require_editor(tenant).is_ok(),
         now,
+        silenced_by,
     })
 }
 
@@ -349,6 +362,14 @@ pub async fn acknowledge(
     }
     let (mut change, before) = Change::<AckRecord>::edit(scope, pool, id).await?;
     scope.require_editor(before.tenant_id)?;
+    let labels: serde_json::Value = sqlx::query_scalar("select labels from alert where id = $1")
+        .bind(id)
+        .fetch_one(change.conn())
+        .await?;
+    let by = comment.is_some().then(|| scope.actor.label());
+    // The notifier stops repeating and escalating it too (or starts again).
+    crate::notifications::acknowledge::follow_history(change.conn(), before.tenant_id, &labels, by.as_deref())
+        .await?;
     let action = match comment {
         Some(comment) => {
             sqlx::query(

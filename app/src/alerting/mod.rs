@@ -139,6 +139,8 @@ pub struct AlertDetail {
     /// The viewer may acknowledge it.
     pub can_acknowledge: bool,
     pub now: DateTime<Utc>,
+    /// The active silences that mute its notifications: (matchers, until, by, comment).
+    pub silenced_by: Vec<(String, DateTime<Utc>, String, String)>,
 }
 
 /// A rule as the pages show it.

@@ -307,6 +307,10 @@ fn AlertView(
             </div>
         </div>
         {ack_box}
+        {(alert.state != "resolved").then(|| view! {
+            <crate::notifications::SilenceBox tenant=alert.tenant_name.clone() labels=alert.labels.clone()
+                silenced_by=detail.silenced_by.clone() can_edit=detail.can_acknowledge/>
+        })}
         <section class="card">
             <h2>"Timeline"</h2>
             <p class="muted">{format!("This alert over the last 7 days: {} episode(s).", detail.episodes.len())}</p>

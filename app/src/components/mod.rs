@@ -38,6 +38,7 @@ pub fn AppHeader() -> impl IntoView {
                             <nav class="main-nav" aria-label="Main">
                                 <A href="/dashboards">"Dashboards"</A>
                                 <A href="/alerts">"Alerts"</A>
+                                <A href="/alerting/notifications">"Notifications"</A>
                                 {explorer.then(|| view! { <A href="/explore">"Explore"</A> })}
                                 <A href="/scrape">"Scrape jobs"</A>
                                 <A href="/audit">"Audit"</A>
@@ -45,6 +46,7 @@ pub fn AppHeader() -> impl IntoView {
                                 {admin.then(|| view! { <A href="/admin">"Admin"</A> })}
                             </nav>
                             <div class="user-menu">
+                                <crate::notifications::UnreadBadge/>
                                 <span class="who" title=user.role.as_str()>
                                     {who}
                                     <span class="tag">{user.role.as_str()}</span>

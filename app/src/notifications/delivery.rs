@@ -120,18 +120,22 @@ pub async fn deliver_and_record(state: &AppState, client: &reqwest::Client, repl
     }
 }
 
-/// The links a notification carries.
-fn links(state: &AppState, message: &Message) -> Links {
+/// The links a notification carries: its alerts in Meridian, a silence of its group, and an
+/// acknowledgement link for each firing alert.
+fn links(state: &AppState, tenant: Uuid, message: &Message) -> Links {
     let base = state.rule_templates.external_url.trim_end_matches('/');
-    let filter: Vec<String> = message
-        .group_labels
-        .iter()
-        .map(|(k, v)| format!("{k}=\"{v}\""))
-        .collect();
-    let filter = crate::url::encode(&format!("{{{}}}", filter.join(",")));
+    let filter = crate::url::encode(&super::silences::matchers_for(&message.group_labels));
     Links {
-        alert: format!("{base}/alerts"),
-        silence: format!("{base}/alerting/silences/new?matchers={filter}"),
+        alert: format!("{base}/alerts?labels={filter}"),
+        silence: format!("{base}/alerting/silences?tenant={tenant}&matchers={filter}"),
+        acknowledge: message
+            .firing()
+            .map(|a| {
+                let fp = a.alert.fingerprint();
+                let token = super::acknowledge::sign_link(&state.auth.secret_key, tenant, fp, a.alert.starts_at);
+                (fp, format!("{base}/ack/{token}"))
+            })
+            .collect(),
     }
 }
 
@@ -147,11 +151,11 @@ pub async fn deliver(state: &AppState, client: &reqwest::Client, d: &Delivery) -
     let request = match &d.target {
         Integration::Webhook { url, max_alerts, .. } => post(url, message.webhook_body(*max_alerts)),
         Integration::Slack { api_url, channel, username, .. } => {
-            post(api_url, bodies::slack(message, channel, username, &links(state, message)))
+            post(api_url, bodies::slack(message, channel, username, &links(state, d.tenant, message)))
         }
         Integration::PagerDuty { url, routing_key, severity, .. } => post(
             url,
-            bodies::pagerduty(message, routing_key, severity, false, &links(state, message)),
+            bodies::pagerduty(message, routing_key, severity, false, &links(state, d.tenant, message)),
         ),
         Integration::Alertmanager { url, .. } => post(
             &format!("{}/api/v2/alerts", url.trim_end_matches('/')),
@@ -159,10 +163,9 @@ pub async fn deliver(state: &AppState, client: &reqwest::Client, d: &Delivery) -
         ),
         Integration::Inbox { .. } => return to_inbox(state, d).await,
         Integration::Email { .. } => {
-            return Outcome {
-                http_status: None,
-                error: Some("e-mail delivery is not available yet".into()),
-                retry: false,
+            return match super::email::send(&d.target, message, &links(state, d.tenant, message), &d.id.to_string()).await {
+                Ok(()) => Outcome { http_status: None, error: None, retry: false },
+                Err((error, retry)) => Outcome { http_status: None, error: Some(error), retry },
             }
         }
     };

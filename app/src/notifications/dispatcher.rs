@@ -7,7 +7,6 @@
 use std::{collections::BTreeMap, time::Duration};
 
 use notify::{
-    alert::Alert,
     config::Integration,
     dedup::LogEntry,
     dispatch::{flush, Group, World},
@@ -26,13 +25,15 @@ const TICK: Duration = Duration::from_millis(100);
 const FLUSH_AT_ONCE: i64 = 200;
 /// A notification not delivered by then is given up (and shown as failed).
 pub const GIVE_UP_MS: i64 = 30 * 60_000;
+/// How often unacknowledged alerts are checked against the escalation policies.
+const ESCALATION_EVERY_MS: i64 = 5_000;
 /// Resolved alerts no group holds any more are forgotten after this long.
 const RESOLVED_RETENTION_MS: i64 = 15 * 60_000;
 
 pub async fn run(state: AppState) {
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut last_cleanup = 0;
+    let (mut last_cleanup, mut last_escalation) = (0, 0);
     loop {
         tick.tick().await;
         loop {
@@ -46,6 +47,12 @@ pub async fn run(state: AppState) {
             }
         }
         let now = now_ms();
+        if now - last_escalation >= ESCALATION_EVERY_MS {
+            last_escalation = now;
+            if let Err(error) = super::acknowledge::escalate(&state, now).await {
+                tracing::warn!(error = %error, "Could not send the escalations that were due.");
+            }
+        }
         if now - last_cleanup > 60_000 {
             last_cleanup = now;
             if let Err(error) = forget_resolved(&state, now).await {
@@ -107,16 +114,14 @@ async fn flush_tenant(
             return Ok(());
         }
     };
-    let with_received = repo::alerts(tx, tenant).await?;
-    let alerts: BTreeMap<u64, Alert> = with_received
-        .iter()
-        .map(|(fp, (a, _))| (*fp, a.clone()))
-        .collect();
+    let stored = repo::alerts(tx, tenant).await?;
+    let (alerts, acknowledged) = repo::world_parts(&stored);
     let silences = repo::silences(tx, tenant).await?;
     let world = World {
         config: &config,
         alerts: &alerts,
         silences: &silences,
+        acknowledged: &acknowledged,
         external_url: &state.rule_templates.external_url,
     };
     for (id, mut group) in groups {
@@ -145,7 +150,7 @@ async fn flush_tenant(
             let cause = message
                 .firing()
                 .filter(|a| before.is_none_or(|e| !e.firing.contains(&a.alert.fingerprint())))
-                .filter_map(|a| with_received.get(&a.alert.fingerprint()).map(|(_, r)| *r))
+                .filter_map(|a| stored.get(&a.alert.fingerprint()).map(|s| s.received_ms))
                 .max()
                 .unwrap_or(now);
             enqueue(tx, tenant, *i, integration, message, cause, now).await?;

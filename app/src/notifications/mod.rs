@@ -1,80 +1,180 @@
 //! Notifications, as Alertmanager makes them, per tenant: its configuration, alerts and
 //! silences (`repo`), the dispatcher that flushes groups into the outbox (`dispatcher`), and
 //! the delivery workers that empty it (`delivery`). The semantics themselves live in
-//! `crates/notify`; the alerts come from the tenant's rules (`from_rules`) or its
-//! `/api/v2/alerts`.
+//! `crates/notify`; the alerts come from the tenant's rules (`rule_alerts`) or its
+//! `/api/v2/alerts`. The pages: contact points and deliveries (`contact_points`), notification
+//! policies (`policies`), silences (`silences`) and the inbox (`inbox`).
 
+#[cfg(feature = "ssr")]
+pub mod acknowledge;
+#[cfg(feature = "ssr")]
 pub mod delivery;
+#[cfg(feature = "ssr")]
 pub mod dispatcher;
+#[cfg(feature = "ssr")]
+pub mod email;
+#[cfg(feature = "ssr")]
 pub mod repo;
+#[cfg(feature = "ssr")]
+pub mod rule_alerts;
+#[cfg(feature = "ssr")]
+mod views;
+mod contact_points;
+mod fns;
+mod inbox;
+mod policies;
+mod silences;
 
-use std::collections::BTreeMap;
+use serde::{Deserialize, Serialize};
 
-use sqlx::PgConnection;
-use uuid::Uuid;
+pub use contact_points::ContactPointsRoute;
+pub use fns::*;
+pub use inbox::{InboxRoute, UnreadBadge};
+pub use policies::PoliciesRoute;
+pub use silences::{SilenceBox, SilencesRoute};
 
-/// Prometheus re-sends a firing alert to its Alertmanager this often.
-const RESEND_DELAY_MS: i64 = 60_000;
-
-/// An alert of a tenant's rule after an evaluation at `ts`.
-pub struct RuleAlert<'a> {
-    pub tenant: Uuid,
-    pub interval_ms: i64,
-    pub ts: i64,
-    pub alert: &'a rules::alert::Alert,
+/// The tenant a notification page shows, and the others the viewer may switch to.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TenantChoice {
+    pub id: uuid::Uuid,
+    pub name: String,
+    pub others: Vec<String>,
+    /// Whether the viewer may change this tenant's notifications.
+    pub can_edit: bool,
 }
 
-/// What Prometheus would send its Alertmanager after this evaluation, if anything: a firing
-/// alert when it starts firing and then once a minute (its end a few intervals ahead, so it
-/// resolves by itself if evaluation stops), a resolved one when it resolves.
-fn as_sent(r: &RuleAlert, env: &rules::group::Env) -> Option<notify::alert::Alert> {
-    let fired = r.alert.fired_at?;
-    let ends_at = match (r.alert.state, r.alert.resolved_at) {
-        (_, Some(resolved)) if resolved == r.ts => resolved,
-        (rules::alert::State::Firing, None) => {
-            let (since, before) = (r.ts - fired, r.ts - r.interval_ms - fired);
-            let due = fired == r.ts || since / RESEND_DELAY_MS > before.max(-1) / RESEND_DELAY_MS;
-            if !due {
-                return None;
-            }
-            r.ts + 4 * RESEND_DELAY_MS.max(r.interval_ms)
+/// A contact point (Alertmanager's receiver) with its integrations and recent deliveries.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReceiverView {
+    pub name: String,
+    /// Each integration: its kind and where it goes, secrets masked.
+    pub integrations: Vec<(String, String)>,
+    pub deliveries: Vec<DeliveryView>,
+}
+
+/// One notification in the outbox and how its delivery went.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryView {
+    pub created_ms: i64,
+    pub receiver: String,
+    pub kind: String,
+    pub title: String,
+    pub status: String,
+    /// pending, delivered or failed.
+    pub state: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    /// From the alert's arrival to the receiver's answer.
+    pub latency_ms: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ContactPointsPage {
+    pub tenant: TenantChoice,
+    pub receivers: Vec<ReceiverView>,
+}
+
+/// One route of the tree, flattened in tree order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RouteView {
+    pub depth: usize,
+    pub matchers: String,
+    pub receiver: String,
+    pub group_by: String,
+    pub timing: String,
+    pub continue_matching: bool,
+    pub mute: String,
+}
+
+/// Where a label set goes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PreviewRow {
+    pub receiver: String,
+    pub group_key: String,
+    pub group_labels: String,
+    pub timing: String,
+    /// Why it would not be sent now (silenced, inhibited, muted), if so.
+    pub muted: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PoliciesPage {
+    pub tenant: TenantChoice,
+    pub yaml: String,
+    pub routes: Vec<RouteView>,
+    pub inhibit_rules: Vec<String>,
+    pub time_intervals: Vec<String>,
+    pub preview: Option<Result<Vec<PreviewRow>, String>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SilenceView {
+    pub id: String,
+    pub matchers: String,
+    pub state: String,
+    pub starts_ms: i64,
+    pub ends_ms: i64,
+    pub created_by: String,
+    pub comment: String,
+    /// The tenant's alerts it mutes now.
+    pub muting: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SilencesPage {
+    pub tenant: TenantChoice,
+    pub silences: Vec<SilenceView>,
+    /// The matchers the new-silence form starts with (`?matchers=`).
+    pub prefill: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InboxItem {
+    pub created: chrono::DateTime<chrono::Utc>,
+    pub receiver: String,
+    pub status: String,
+    pub title: String,
+    pub alerts: Vec<InboxAlert>,
+    pub unread: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InboxAlert {
+    pub name: String,
+    pub instance: String,
+    pub status: String,
+    pub summary: String,
+    /// Its acknowledgement link while it fires and nobody acknowledged it.
+    pub acknowledge: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InboxPage {
+    pub tenant: TenantChoice,
+    pub items: Vec<InboxItem>,
+}
+
+/// A time in ms as the pages show it (UTC).
+pub fn ms_text(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_default()
+}
+
+/// The tenant switcher the notification pages share.
+#[leptos::component]
+pub fn TenantSwitch(tenant: TenantChoice, action: &'static str) -> impl leptos::IntoView {
+    use leptos::prelude::*;
+    (!tenant.others.is_empty()).then(|| {
+        view! {
+            <form method="get" action=action class="card form filters">
+                <label class="field"><span>"Tenant"</span>
+                    <select name="tenant">
+                        {tenant.others.iter().map(|t| view! { <option selected=*t == tenant.name>{t.clone()}</option> }).collect_view()}
+                    </select>
+                </label>
+                <div class="actions"><button type="submit" class="button">"Show"</button></div>
+            </form>
         }
-        _ => return None,
-    };
-    let mut labels: notify::Labels = env.external_labels.iter().cloned().collect();
-    labels.extend(r.alert.labels.iter().cloned());
-    Some(notify::alert::Alert {
-        labels,
-        annotations: r.alert.annotations.iter().cloned().collect(),
-        starts_at: fired,
-        ends_at,
-        generator_url: format!("{}/alerts", env.external_url.trim_end_matches('/')),
-        updated_at: r.ts,
-        timeout: false,
     })
-}
-
-/// Hands the alerts of an evaluation to the tenants' notifiers, in the transaction that saves
-/// the evaluation: an alert that fired is routed, or the evaluation is not saved.
-pub async fn from_rules(
-    conn: &mut PgConnection,
-    env: &rules::group::Env,
-    alerts: Vec<RuleAlert<'_>>,
-) -> Result<(), sqlx::Error> {
-    let mut by_tenant: BTreeMap<Uuid, Vec<notify::alert::Alert>> = BTreeMap::new();
-    for r in alerts {
-        if let Some(sent) = as_sent(&r, env) {
-            by_tenant.entry(r.tenant).or_default().push(sent);
-        }
-    }
-    let now = repo::now_ms();
-    for (tenant, alerts) in by_tenant {
-        match repo::config(conn, tenant).await {
-            Ok((config, _)) => repo::receive(conn, tenant, &config, alerts, now).await?,
-            Err(error) => {
-                tracing::warn!(%tenant, error = %error, "A tenant's notification configuration does not load.")
-            }
-        }
-    }
-    Ok(())
 }

@@ -124,6 +124,20 @@ pub async fn import(scope: &Scope, pool: &PgPool, tenant: Uuid, text: &str) -> R
     Ok(version)
 }
 
+/// Gives the tenant `text` as its configuration unless it has one (an edit is never undone).
+pub async fn provision(scope: &Scope, pool: &PgPool, tenant: Uuid, text: &str) -> Result<(), AppError> {
+    let mut tx = scope.begin(pool).await?;
+    let exists: bool = sqlx::query_scalar("select exists (select 1 from notify_config where tenant_id = $1)")
+        .bind(tenant)
+        .fetch_one(tx.conn())
+        .await?;
+    drop(tx);
+    if exists {
+        return Ok(());
+    }
+    import(scope, pool, tenant, text).await.map(|_| ())
+}
+
 fn labels_of(value: &Value) -> Labels {
     serde_json::from_value(value.clone()).unwrap_or_default()
 }
@@ -140,14 +154,20 @@ fn alert_of(row: &sqlx::postgres::PgRow) -> Alert {
     }
 }
 
-const ALERT_COLUMNS: &str =
-    "labels, annotations, starts_ms, ends_ms, generator_url, updated_ms, timeout, received_ms";
+const ALERT_COLUMNS: &str = "labels, annotations, starts_ms, ends_ms, generator_url, updated_ms, timeout,
+     received_ms, acknowledged_by";
 
-/// The tenant's alerts by fingerprint, with when each was first received firing.
-pub async fn alerts(
-    conn: &mut PgConnection,
-    tenant: Uuid,
-) -> Result<BTreeMap<u64, (Alert, i64)>, sqlx::Error> {
+/// An alert as the tenant's notifier keeps it.
+#[derive(Clone, Debug)]
+pub struct Stored {
+    pub alert: Alert,
+    /// When Meridian first heard it firing (this life).
+    pub received_ms: i64,
+    pub acknowledged_by: Option<String>,
+}
+
+/// The tenant's alerts by fingerprint.
+pub async fn alerts(conn: &mut PgConnection, tenant: Uuid) -> Result<BTreeMap<u64, Stored>, sqlx::Error> {
     let rows = sqlx::query(&format!(
         "select {ALERT_COLUMNS} from notify_alert where tenant_id = $1"
     ))
@@ -158,9 +178,26 @@ pub async fn alerts(
         .iter()
         .map(|row| {
             let alert = alert_of(row);
-            (alert.fingerprint(), (alert, row.get("received_ms")))
+            let stored = Stored {
+                received_ms: row.get("received_ms"),
+                acknowledged_by: row.get("acknowledged_by"),
+                alert,
+            };
+            (stored.alert.fingerprint(), stored)
         })
         .collect())
+}
+
+/// The parts of a tenant's alerts the dispatcher's world needs: the alerts, and which are
+/// acknowledged.
+pub fn world_parts(stored: &BTreeMap<u64, Stored>) -> (BTreeMap<u64, Alert>, std::collections::BTreeSet<u64>) {
+    let alerts = stored.iter().map(|(fp, s)| (*fp, s.alert.clone())).collect();
+    let acknowledged = stored
+        .iter()
+        .filter(|(_, s)| s.acknowledged_by.is_some())
+        .map(|(fp, _)| *fp)
+        .collect();
+    (alerts, acknowledged)
 }
 
 /// Receives alerts for the tenant at `now` (from its API or its rules): each is merged with the
@@ -200,7 +237,12 @@ pub async fn receive(
                 set labels = excluded.labels, annotations = excluded.annotations,
                     starts_ms = excluded.starts_ms, ends_ms = excluded.ends_ms,
                     updated_ms = excluded.updated_ms, generator_url = excluded.generator_url,
-                    timeout = excluded.timeout, received_ms = excluded.received_ms",
+                    timeout = excluded.timeout, received_ms = excluded.received_ms,
+                    -- A new life of the alert needs a new acknowledgement.
+                    acknowledged_by = case when notify_alert.received_ms = excluded.received_ms
+                                           then notify_alert.acknowledged_by end,
+                    acknowledged_at = case when notify_alert.received_ms = excluded.received_ms
+                                           then notify_alert.acknowledged_at end",
         )
         .bind(tenant)
         .bind(fp)

@@ -59,9 +59,12 @@ pub fn colour(message: &Message) -> &'static str {
 }
 
 /// Links a notification carries: to the alert's page and to a silence of its group.
+#[derive(Default)]
 pub struct Links {
     pub alert: String,
     pub silence: String,
+    /// Each firing alert's acknowledgement link, by fingerprint.
+    pub acknowledge: std::collections::BTreeMap<u64, String>,
 }
 
 /// A Slack incoming webhook's body.
@@ -82,6 +85,18 @@ pub fn slack(message: &Message, channel: &str, username: &str, links: &Links) ->
         lines.push(format!("*{name}*{instance} ({state}){}", if summary.is_empty() { String::new() } else { format!(": {summary}") }));
     }
     let text = lines.join("\n");
+    let mut actions = vec![
+        json!({"type": "button", "text": {"type": "plain_text", "text": "View alert"}, "url": links.alert}),
+        json!({"type": "button", "text": {"type": "plain_text", "text": "Silence"}, "url": links.silence}),
+    ];
+    // One button an alert (Slack shows at most 25 elements in a block).
+    for a in message.firing().take(23) {
+        if let Some(url) = links.acknowledge.get(&a.alert.fingerprint()) {
+            let name = a.alert.labels.get("instance").or(a.alert.labels.get("alertname")).cloned().unwrap_or_default();
+            let text = if message.firing().count() == 1 { "Acknowledge".to_string() } else { format!("Acknowledge {name}") };
+            actions.push(json!({"type": "button", "text": {"type": "plain_text", "text": text}, "url": url, "style": "primary"}));
+        }
+    }
     let mut body = json!({
         "text": title,
         "attachments": [{
@@ -90,10 +105,7 @@ pub fn slack(message: &Message, channel: &str, username: &str, links: &Links) ->
             "blocks": [
                 {"type": "section", "text": {"type": "mrkdwn", "text": format!("*<{}|{}>*", links.alert, title)}},
                 {"type": "section", "text": {"type": "mrkdwn", "text": text}},
-                {"type": "actions", "elements": [
-                    {"type": "button", "text": {"type": "plain_text", "text": "View alert"}, "url": links.alert},
-                    {"type": "button", "text": {"type": "plain_text", "text": "Silence"}, "url": links.silence},
-                ]},
+                {"type": "actions", "elements": actions},
             ],
         }],
     });
@@ -170,6 +182,197 @@ pub fn alertmanager(message: &Message) -> Value {
     )
 }
 
+/// An e-mail's HTML part, in the manner of Alertmanager's `email.default.html`: a header bar in
+/// the message's colour with the subject, links to the alerts and to a silence, then the firing
+/// and the resolved alerts, each with its labels, annotations and start. Mail clients drop
+/// `<style>` blocks and external sheets, so every style is inline; every value is escaped, as
+/// labels and annotations come from whoever sends alerts.
+pub fn email_html(message: &Message, links: &Links) -> String {
+    let title = escape_html(&subject(message));
+    let colour = colour(message);
+    let mut out = format!(
+        r#"<!DOCTYPE html>
+<html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>{title}</title></head>
+<body style="margin:0;padding:0;background:#f6f6f6;font-family:'Helvetica Neue',Helvetica,Arial,sans-serif;font-size:14px;line-height:1.5;color:#333;">
+<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="background:#f6f6f6;"><tr><td align="center" style="padding:20px;">
+<table role="presentation" width="600" cellpadding="0" cellspacing="0" style="width:100%;max-width:600px;background:#fff;border:1px solid #e9e9e9;border-radius:3px;">
+<tr><td style="background:{colour};color:#fff;padding:20px;font-size:16px;font-weight:bold;">{title}</td></tr>
+<tr><td style="padding:20px 20px 0;">
+<a href="{alert}" style="display:inline-block;background:#348eda;color:#fff;padding:8px 16px;border-radius:3px;text-decoration:none;font-weight:bold;">View in Meridian</a>
+<a href="{silence}" style="display:inline-block;margin-left:8px;border:1px solid #348eda;color:#348eda;padding:7px 16px;border-radius:3px;text-decoration:none;font-weight:bold;">Silence</a>
+</td></tr>
+"#,
+        alert = escape_html(&links.alert),
+        silence = escape_html(&links.silence),
+    );
+    for (heading, alerts) in email_sections(message, links) {
+        out.push_str(&format!(
+            "<tr><td style=\"padding:20px 20px 0;\"><div style=\"font-size:15px;font-weight:bold;border-bottom:1px solid #e9e9e9;padding-bottom:4px;\">{}</div></td></tr>\n",
+            escape_html(&heading)
+        ));
+        for a in alerts {
+            let bar = if a.resolved { RESOLVED_COLOUR } else { colour };
+            out.push_str(&format!(
+                "<tr><td style=\"padding:12px 20px 0;\"><div style=\"border-left:4px solid {bar};background:#fafafa;padding:8px 12px;\">\n\
+                 <div style=\"font-size:15px;font-weight:bold;\">{name} <span style=\"font-weight:normal;color:{bar};\">{status}</span></div>\n",
+                name = escape_html(&a.name),
+                status = a.status,
+            ));
+            for (heading, pairs) in [("Labels", &a.labels), ("Annotations", &a.annotations)] {
+                if pairs.is_empty() {
+                    continue;
+                }
+                out.push_str(&format!("<div style=\"margin-top:6px;font-weight:bold;\">{heading}</div>\n<ul style=\"margin:0;padding-left:20px;\">\n"));
+                for (k, v) in pairs.iter() {
+                    out.push_str(&format!("<li>{} = {}</li>\n", escape_html(k), escape_html(v)));
+                }
+                out.push_str("</ul>\n");
+            }
+            out.push_str(&format!("<div style=\"margin-top:6px;color:#666;\">Starts at {}", a.starts_at));
+            if let Some(ends_at) = &a.ends_at {
+                out.push_str(&format!(", ended at {ends_at}"));
+            }
+            out.push_str("</div>\n");
+            if !a.source.is_empty() {
+                out.push_str(&format!(
+                    "<div><a href=\"{}\" style=\"color:#348eda;\">Source</a></div>\n",
+                    escape_html(a.source)
+                ));
+            }
+            if let Some(url) = a.acknowledge {
+                out.push_str(&format!(
+                    "<div style=\"margin-top:8px;\"><a href=\"{}\" style=\"display:inline-block;background:#348eda;color:#fff;padding:6px 14px;border-radius:3px;text-decoration:none;font-weight:bold;\">Acknowledge</a></div>\n",
+                    escape_html(url)
+                ));
+            }
+            out.push_str("</div></td></tr>\n");
+        }
+    }
+    out.push_str(
+        "<tr><td style=\"padding:20px;color:#999;font-size:12px;\">Sent by Meridian.</td></tr>\n</table>\n</td></tr></table>\n</body></html>\n",
+    );
+    out
+}
+
+/// An e-mail's text part: the facts of [`email_html`], for clients that show no HTML.
+pub fn email_text(message: &Message, links: &Links) -> String {
+    let mut out = format!(
+        "{}\n\nView in Meridian: {}\nSilence: {}\n",
+        subject(message),
+        links.alert,
+        links.silence
+    );
+    for (heading, alerts) in email_sections(message, links) {
+        out.push_str(&format!("\n{heading}\n{}\n", "=".repeat(heading.chars().count())));
+        for a in alerts {
+            out.push_str(&format!("\n{} ({})\n", a.name, a.status));
+            for (heading, pairs) in [("Labels", &a.labels), ("Annotations", &a.annotations)] {
+                if pairs.is_empty() {
+                    continue;
+                }
+                out.push_str(&format!("{heading}:\n"));
+                for (k, v) in pairs.iter() {
+                    out.push_str(&format!("  - {k} = {v}\n"));
+                }
+            }
+            out.push_str(&format!("Starts at: {}\n", a.starts_at));
+            if let Some(ends_at) = &a.ends_at {
+                out.push_str(&format!("Ended at: {ends_at}\n"));
+            }
+            if !a.source.is_empty() {
+                out.push_str(&format!("Source: {}\n", a.source));
+            }
+            if let Some(url) = a.acknowledge {
+                out.push_str(&format!("Acknowledge: {url}\n"));
+            }
+        }
+    }
+    out
+}
+
+const RESOLVED_COLOUR: &str = "#2eb67d";
+
+/// One alert as both e-mail parts show it.
+struct EmailAlert<'a> {
+    /// Its acknowledgement link, while it fires.
+    acknowledge: Option<&'a str>,
+    name: String,
+    resolved: bool,
+    status: &'static str,
+    labels: Vec<(&'a str, &'a str)>,
+    /// `summary` and `description` first: they are what a reader looks for.
+    annotations: Vec<(&'a str, &'a str)>,
+    starts_at: String,
+    ends_at: Option<String>,
+    source: &'a str,
+}
+
+/// The firing alerts, then the resolved ones, under Alertmanager's headings (`[2] Firing`).
+fn email_sections<'a>(message: &'a Message, links: &'a Links) -> Vec<(String, Vec<EmailAlert<'a>>)> {
+    let mut sections = Vec::new();
+    for (resolved, heading) in [(false, "Firing"), (true, "Resolved")] {
+        let alerts: Vec<EmailAlert> = message
+            .alerts
+            .iter()
+            .filter(|a| a.resolved == resolved)
+            .map(|a| {
+                let first = ["summary", "description"];
+                let mut annotations: Vec<(&str, &str)> = first
+                    .iter()
+                    .filter_map(|k| a.alert.annotations.get_key_value(*k))
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
+                annotations.extend(
+                    a.alert
+                        .annotations
+                        .iter()
+                        .filter(|(k, _)| !first.contains(&k.as_str()))
+                        .map(|(k, v)| (k.as_str(), v.as_str())),
+                );
+                EmailAlert {
+                    name: a.alert.labels.get("alertname").cloned().unwrap_or_default(),
+                    resolved,
+                    status: if resolved { "resolved" } else { "firing" },
+                    labels: a.alert.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect(),
+                    annotations,
+                    starts_at: utc(a.alert.starts_at),
+                    ends_at: resolved.then(|| utc(a.alert.ends_at)),
+                    source: &a.alert.generator_url,
+                    acknowledge: links.acknowledge.get(&a.alert.fingerprint()).filter(|_| !resolved).map(String::as_str),
+                }
+            })
+            .collect();
+        if !alerts.is_empty() {
+            sections.push((format!("[{}] {heading}", alerts.len()), alerts));
+        }
+    }
+    sections
+}
+
+/// A time for people to read, in UTC (the reader's zone is not known).
+fn utc(ms: i64) -> String {
+    match chrono::TimeZone::timestamp_millis_opt(&chrono::Utc, ms).single() {
+        Some(t) => t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        None => "unknown".into(),
+    }
+}
+
+/// Text made safe to place in HTML, in element content and in quoted attributes alike.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,12 +409,67 @@ mod tests {
         assert_eq!(colour(&message), "#e0a800");
         // sha256 of the group key, as Alertmanager's `Key.Hash`.
         assert_eq!(dedup_key("{}:{}").len(), 64);
-        let links = Links { alert: "http://m/alerts".into(), silence: "http://m/silence".into() };
+        let links = Links { alert: "http://m/alerts".into(), silence: "http://m/silence".into(), ..Links::default() };
         let event = pagerduty(&message, "key", "error", false, &links);
         assert_eq!(event["event_action"], "trigger");
         assert_eq!(event["payload"]["severity"], "warning");
         let slack = slack(&message, "#ops", "", &links);
         assert_eq!(slack["channel"], "#ops");
         assert_eq!(slack["attachments"][0]["blocks"][2]["elements"][1]["url"], "http://m/silence");
+    }
+
+    fn email_message() -> Message {
+        let mut hostile = notified(&[("alertname", "DiskFull"), ("instance", "db<1>")], false);
+        hostile.alert.annotations = [
+            ("runbook".to_string(), "https://runbooks/disk?a=1&b=2".to_string()),
+            ("summary".to_string(), "<script>alert('x')</script>".to_string()),
+            ("description".to_string(), "Disk is \"full\"".to_string()),
+        ]
+        .into();
+        let mut resolved = notified(&[("alertname", "HighLatency"), ("instance", "web")], true);
+        resolved.alert.annotations = [("summary".to_string(), "slow".to_string())].into();
+        Message {
+            receiver: "mail".into(),
+            group_key: "{}:{}".into(),
+            group_labels: Labels::new(),
+            alerts: vec![hostile, resolved],
+            external_url: String::new(),
+        }
+    }
+
+    #[test]
+    fn email_parts_escape_what_alerts_carry() {
+        let links = Links { alert: "http://m/alerts".into(), silence: "http://m/silence?matchers={a=\"b\"}&x".into(), ..Links::default() };
+        let html = email_html(&email_message(), &links);
+        assert!(!html.contains("<script>"), "{html}");
+        assert!(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"), "{html}");
+        assert!(html.contains("db&lt;1&gt;") && html.contains("a=1&amp;b=2") && html.contains("&quot;full&quot;"));
+        assert!(html.contains(r#"href="http://m/silence?matchers={a=&quot;b&quot;}&amp;x""#), "{html}");
+        assert_eq!(escape_html(r#"&<>"'"#), "&amp;&lt;&gt;&quot;&#39;");
+        // The text part is not HTML: the values as they are.
+        let text = email_text(&email_message(), &links);
+        assert!(text.contains("summary = <script>alert('x')</script>"), "{text}");
+    }
+
+    #[test]
+    fn both_email_parts_name_every_alert_with_its_status_and_start() {
+        let links = Links { alert: "http://m/alerts".into(), silence: "http://m/silence".into(), ..Links::default() };
+        let message = email_message();
+        let (html, text) = (email_html(&message, &links), email_text(&message, &links));
+        for part in [&html, &text] {
+            assert!(part.contains("[FIRING:1]"), "{part}");
+            assert!(part.contains("DiskFull") && part.contains("HighLatency"), "{part}");
+            assert!(part.contains("[1] Firing") && part.contains("[1] Resolved"), "{part}");
+            assert!(part.contains("1970-01-01 00:00:01 UTC"), "the start, in UTC: {part}");
+            assert!(part.contains("1970-01-01 00:00:02 UTC"), "a resolved alert's end: {part}");
+            assert!(part.contains("http://m/alerts") && part.contains("http://m/silence"), "{part}");
+        }
+        assert!(html.contains(colour(&message)), "the header bar has the message's colour");
+        assert!(html.contains(">View in Meridian</a>") && html.contains(">Silence</a>"));
+        // The firing section comes first; summary and description lead the annotations.
+        assert!(text.find("DiskFull").unwrap() < text.find("HighLatency").unwrap());
+        let (summary, description, runbook) =
+            (text.find("summary =").unwrap(), text.find("description =").unwrap(), text.find("runbook =").unwrap());
+        assert!(summary < description && description < runbook, "{text}");
     }
 }

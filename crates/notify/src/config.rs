@@ -40,6 +40,27 @@ pub struct ConfigFile {
     /// accepted (a name here would be a file Meridian cannot read).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub templates: Vec<String>,
+    /// Meridian's own: who is told next when a firing alert is not acknowledged in time.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub escalation_policies: Vec<EscalationDef>,
+}
+
+/// An escalation policy: the alerts its matchers match, and its steps in order.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EscalationDef {
+    pub name: String,
+    #[serde(default)]
+    pub matchers: Vec<String>,
+    pub steps: Vec<EscalationStepDef>,
+}
+
+/// Notify `receiver` when the alert has fired for `after` without an acknowledgement.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EscalationStepDef {
+    pub after: String,
+    pub receiver: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -297,6 +318,7 @@ pub struct Config {
     pub receivers: Vec<Receiver>,
     pub inhibit_rules: Vec<InhibitRule>,
     pub time_intervals: BTreeMap<String, Vec<TimeInterval>>,
+    pub escalations: Vec<crate::escalation::Policy>,
 }
 
 /// A receiver: its name and its integrations, each with the global defaults filled in.
@@ -597,6 +619,34 @@ impl Config {
             });
         }
 
+        let mut escalations = Vec::new();
+        let mut policy_names = BTreeSet::new();
+        for (i, def) in file.escalation_policies.iter().enumerate() {
+            let path = format!("escalation_policies[{i}]");
+            if def.name.is_empty() || !policy_names.insert(def.name.clone()) {
+                check.add(format!("{path}.name"), "each escalation policy needs a name of its own");
+            }
+            let matchers = check.matchers(&def.matchers, &BTreeMap::new(), &BTreeMap::new(), &path, ("matchers", "", ""));
+            if def.steps.is_empty() {
+                check.add(format!("{path}.steps"), "an escalation policy needs at least one step");
+            }
+            let mut steps = Vec::new();
+            let mut last = -1;
+            for (j, step) in def.steps.iter().enumerate() {
+                let field = format!("{path}.steps[{j}]");
+                let after = check.duration(&Some(step.after.clone()), &format!("{field}.after")).unwrap_or(0);
+                if after <= last {
+                    check.add(format!("{field}.after"), "each step must come later than the one before");
+                }
+                last = after;
+                if !receiver_names.contains(&step.receiver) {
+                    check.add(format!("{field}.receiver"), format!("undefined receiver {:?} used in escalation", step.receiver));
+                }
+                steps.push((after, step.receiver.clone()));
+            }
+            escalations.push(crate::escalation::Policy { name: def.name.clone(), matchers, steps });
+        }
+
         match (check.0.is_empty(), route) {
             (true, Some(route)) => Ok(Config {
                 file,
@@ -605,6 +655,7 @@ impl Config {
                 receivers,
                 inhibit_rules,
                 time_intervals,
+                escalations,
             }),
             _ => Err(check.0),
         }

@@ -90,6 +90,8 @@ pub struct World<'a> {
     /// Every alert the tenant has, by fingerprint (inhibiting alerts among them).
     pub alerts: &'a BTreeMap<u64, Alert>,
     pub silences: &'a [Silence],
+    /// The alerts someone acknowledged: they are not repeated.
+    pub acknowledged: &'a BTreeSet<u64>,
     pub external_url: &'a str,
 }
 
@@ -184,10 +186,16 @@ pub fn flush(group: &mut Group, world: &World, logs: &[Option<LogEntry>], now: i
     if !kept.is_empty() {
         let firing: BTreeSet<u64> = kept.iter().filter(|a| !a.resolved).map(|a| a.alert.fingerprint()).collect();
         let resolved: BTreeSet<u64> = kept.iter().filter(|a| a.resolved).map(|a| a.alert.fingerprint()).collect();
+        // Once every firing alert is acknowledged, only a change is worth a message.
+        let repeat = if firing.is_subset(world.acknowledged) && !firing.is_empty() {
+            i64::MAX / 4
+        } else {
+            route.repeat_interval_ms
+        };
         for (i, integration) in receiver.integrations.iter().enumerate() {
             let send_resolved = integration.send_resolved();
             let entry = logs.get(i).and_then(Option::as_ref);
-            if !needs_update(entry, &firing, &resolved, send_resolved, route.repeat_interval_ms, now) {
+            if !needs_update(entry, &firing, &resolved, send_resolved, repeat, now) {
                 continue;
             }
             let to_send: Vec<Notified> = kept

@@ -9,6 +9,7 @@ pub mod bodies;
 pub mod config;
 pub mod dedup;
 pub mod dispatch;
+pub mod escalation;
 pub mod inhibit;
 pub mod matcher;
 pub mod route;

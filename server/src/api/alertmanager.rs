@@ -178,6 +178,7 @@ impl AlertFilter {
 struct Snapshot {
     config: std::sync::Arc<notify::config::Config>,
     alerts: BTreeMap<u64, Alert>,
+    acknowledged: std::collections::BTreeSet<u64>,
     silences: Vec<Silence>,
     now: i64,
 }
@@ -186,17 +187,19 @@ impl Snapshot {
     async fn read(state: &AppState, scope: &app::ssr::scope::Scope, tenant: Uuid) -> Result<Snapshot, ApiError> {
         let mut tx = scope.begin(&state.pool).await?;
         let (config, _) = repo::config(tx.conn(), tenant).await?;
-        let alerts = repo::alerts(tx.conn(), tenant)
-            .await?
-            .into_iter()
-            .map(|(fp, (a, _))| (fp, a))
-            .collect();
+        let (alerts, acknowledged) = repo::world_parts(&repo::alerts(tx.conn(), tenant).await?);
         let silences = repo::silences(tx.conn(), tenant).await?;
-        Ok(Snapshot { config, alerts, silences, now: now_ms() })
+        Ok(Snapshot { config, alerts, acknowledged, silences, now: now_ms() })
     }
 
     fn world(&self) -> World<'_> {
-        World { config: &self.config, alerts: &self.alerts, silences: &self.silences, external_url: "" }
+        World {
+            config: &self.config,
+            alerts: &self.alerts,
+            silences: &self.silences,
+            acknowledged: &self.acknowledged,
+            external_url: "",
+        }
     }
 
     /// An alert as the API shows it (`gettableAlert`), if the filter keeps it.

@@ -8,6 +8,7 @@
 pub mod dashboards;
 pub mod import;
 pub mod ingest;
+pub mod notify;
 pub mod query;
 pub mod rules;
 

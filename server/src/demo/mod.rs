@@ -1,7 +1,8 @@
 //! Demo data for `MERIDIAN_DEMO=true`: three tenants and one user per role, created once, with
 //! the credentials printed at start so a newcomer can log in at once; live metrics for every
-//! tenant (`metrics`); and rules (`rules.yml`) that fire on the metrics' incidents, replayed
-//! over the demo week when they are first provisioned.
+//! tenant (`metrics`); rules (`rules.yml`) that fire on the metrics' incidents, replayed
+//! over the demo week when they are first provisioned; and notification routing by severity to
+//! inboxes (`alertmanager.yml`).
 
 pub mod metrics;
 
@@ -58,6 +59,7 @@ pub async fn seed(state: &AppState) -> Result<Vec<(uuid::Uuid, String)>, AppErro
     }
     for (id, name) in &demo_tenants {
         app::dashboards::provision::provision_tenant(&scope, &state.pool, *id, name).await?;
+        app::notifications::repo::provision(&scope, &state.pool, *id, NOTIFICATIONS).await?;
     }
     Ok(demo_tenants)
 }
@@ -73,6 +75,9 @@ pub fn credentials() -> String {
     }
     text
 }
+
+/// The demo tenants' notification routing (Alertmanager's YAML).
+const NOTIFICATIONS: &str = include_str!("alertmanager.yml");
 
 /// The demo tenants' rules.
 const RULES: &str = include_str!("rules.yml");
@@ -126,4 +131,23 @@ async fn provision_rules(
         episodes += filled.episodes;
     }
     Ok(episodes)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_demo_routing_is_valid_and_routes_by_severity() {
+        let config = notify::config::parse(super::NOTIFICATIONS).unwrap();
+        let receiver = |severity: &str| {
+            let labels = [("alertname", "X"), ("severity", severity)]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            config.route.matches(&labels)[0].receiver.clone()
+        };
+        assert_eq!(receiver("critical"), "on-call");
+        assert_eq!(receiver("warning"), "team");
+        assert_eq!(receiver("security"), "security");
+        assert_eq!(config.escalations[0].steps, vec![(15 * 60_000, "on-call-lead".to_string())]);
+    }
 }

@@ -1,7 +1,8 @@
 //! What the browser side needs beyond Leptos: sessions, the cross-site request check, the
 //! audit CSV download, dashboard panels' CSV and SVG downloads, and the upload forms (dashboards,
-//! rule files).
+//! rule files), and the acknowledgement links of notifications.
 
+pub mod ack_link;
 pub mod audit_export;
 pub mod csrf;
 pub mod dashboard_import;

@@ -17,6 +17,7 @@ mod ingest;
 mod limits;
 mod metrics;
 mod notifications;
+mod notifications_email;
 mod oracle;
 mod pages;
 mod query;

@@ -13,12 +13,12 @@ use crate::{
 };
 use app::ssr::scope::TokenScope;
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// Starts the notification machinery of `app` (the test server starts none of it).
-fn start_notifier(app: &TestApp, replica: &str) -> Vec<tokio::task::JoinHandle<()>> {
+pub(crate) fn start_notifier(app: &TestApp, replica: &str) -> Vec<tokio::task::JoinHandle<()>> {
     vec![
         tokio::spawn(app::notifications::dispatcher::run(app.state.clone())),
         tokio::spawn(app::notifications::delivery::run(app.state.clone(), replica.into())),
@@ -183,7 +183,7 @@ receivers:
 }
 
 /// Posts alerts named `names` to the tenant's Alertmanager API.
-async fn post_alerts(app: &TestApp, token: &str, names: &[String]) {
+pub(crate) async fn post_alerts(app: &TestApp, token: &str, names: &[String]) {
     let alerts: Vec<Value> = names
         .iter()
         .map(|n| serde_json::json!({"labels": {"alertname": n, "severity": "critical"}, "annotations": {"summary": "down"}}))
@@ -199,7 +199,7 @@ async fn post_alerts(app: &TestApp, token: &str, names: &[String]) {
     assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
 }
 
-async fn configure(app: &TestApp, token: &str, yaml: &str) -> reqwest::Response {
+pub(crate) async fn configure(app: &TestApp, token: &str, yaml: &str) -> reqwest::Response {
     app.client
         .post(app.url("/api/v1/alertmanager/config"))
         .bearer_auth(token)
@@ -211,7 +211,7 @@ async fn configure(app: &TestApp, token: &str, yaml: &str) -> reqwest::Response 
 }
 
 /// Waits until `done` holds (at most `seconds`).
-async fn until(seconds: u64, mut done: impl FnMut() -> bool) {
+pub(crate) async fn until(seconds: u64, mut done: impl FnMut() -> bool) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
     while !done() {
         assert!(std::time::Instant::now() < deadline, "gave up waiting");
@@ -464,4 +464,90 @@ async fn two_replicas_send_each_notification_once(pool: PgPool) {
         .await
         .unwrap();
     assert!(!replicas.is_empty());
+}
+
+#[sqlx::test(migrator = "app::ssr::MIGRATOR")]
+async fn unacknowledged_alerts_escalate_and_a_link_acknowledges_once(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let tenant = app.create_tenant("escalate").await;
+    let token = app.create_token(tenant, &TokenScope::ALL).await;
+    let port = free_port();
+    let receiver = Receiver::default();
+    receiver.listen(port).await;
+    let yaml = format!(
+        "route:
+  receiver: on-call
+  group_by: [alertname]
+  group_wait: 1s
+  group_interval: 1s
+  repeat_interval: 3s
+receivers:
+  - name: on-call
+    webhook_configs: [{{url: 'http://127.0.0.1:{port}/on-call'}}]
+  - name: lead
+    webhook_configs: [{{url: 'http://127.0.0.1:{port}/lead'}}]
+escalation_policies:
+  - name: critical
+    matchers: ['severity=\"critical\"']
+    steps: [{{after: 2s, receiver: lead}}]
+"
+    );
+    assert_eq!(configure(&app, &token, &yaml).await.status(), 200);
+    let notifier = start_notifier(&app, "escalate");
+    let to = |path: &str, name: &str| {
+        receiver
+            .requests()
+            .iter()
+            .filter(|(p, _, body)| p == path && body["groupLabels"]["alertname"] == name)
+            .count()
+    };
+    // Nobody acknowledges: the lead is told once, the on-call person is reminded.
+    post_alerts(&app, &token, &["Ignored".into()]).await;
+    until(20, || to("/lead", "Ignored") == 1).await;
+    until(20, || to("/on-call", "Ignored") >= 2).await;
+
+    // Acknowledged through its link before the step: no escalation, no more repeats.
+    post_alerts(&app, &token, &["Handled".into()]).await;
+    until(10, || to("/on-call", "Handled") == 1).await;
+    let (fp, starts): (i64, i64) = sqlx::query_as(
+        "select fingerprint, starts_ms from notify_alert where labels->>'alertname' = 'Handled'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let link = app::notifications::acknowledge::sign_link(&app.state.auth.secret_key, tenant, fp as u64, starts);
+    let page = app.client.get(app.url(&format!("/ack/{link}"))).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Acknowledge Handled") && html.contains("acknowledge-link"), "{html}");
+    let post = |link: String| {
+        let app = &app;
+        async move {
+            app.client
+                .post(app.url(&format!("/ack/{link}")))
+                .header("origin", app.address.clone())
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let done = post(link.clone()).await;
+    assert_eq!(done.status(), 200);
+    assert!(done.text().await.unwrap().contains("id=\"acknowledged\""));
+    // It works once.
+    assert_eq!(post(link.clone()).await.status(), 410);
+    // A link that is not Meridian's does nothing.
+    assert_eq!(post(format!("{link}x")).await.status(), 404);
+    let on_call_before = to("/on-call", "Handled");
+    tokio::time::sleep(std::time::Duration::from_secs(9)).await;
+    assert_eq!(to("/lead", "Handled"), 0, "an acknowledged alert is not escalated");
+    assert_eq!(to("/on-call", "Handled"), on_call_before, "nor repeated");
+    for task in notifier {
+        task.abort();
+    }
+    let audited: i64 = sqlx::query_scalar("select count(*) from audit_event where action = 'alert.acknowledge_by_link'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(audited, 1);
 }

@@ -284,6 +284,19 @@ fn matrix() -> Vec<(&'static str, &'static str, Rule)> {
         ("POST", "/alerting/upload", Rule::EditorForm(303)),
         ("POST", "/rpc/take_rule_import_result", Rule::SignedIn),
         ("GET", "/alerting/new", Rule::Page),
+        ("GET", "/alerting/notifications", Rule::Page),
+        ("GET", "/alerting/routes", Rule::Page),
+        ("GET", "/alerting/silences", Rule::Page),
+        ("GET", "/inbox", Rule::Page),
+        ("POST", "/rpc/load_contact_points", Rule::DashboardFn),
+        ("POST", "/rpc/load_policies", Rule::DashboardFn),
+        ("POST", "/rpc/load_silences", Rule::DashboardFn),
+        ("POST", "/rpc/load_inbox", Rule::DashboardFn),
+        ("POST", "/rpc/unread_notifications", Rule::SignedIn),
+        ("POST", "/rpc/send_test_notification", Rule::EditorFn),
+        ("POST", "/rpc/save_notification_config", Rule::EditorFn),
+        ("POST", "/rpc/create_silence", Rule::EditorFn),
+        ("POST", "/rpc/expire_silence", Rule::EditorFn),
         ("GET", "/alerting/edit", Rule::Page),
         ("POST", "/rpc/rule_editor", Rule::SignedIn),
         // Preview and backtest only send the browser to the editor's address.
@@ -427,6 +440,9 @@ fn matrix() -> Vec<(&'static str, &'static str, Rule)> {
         ("POST", "/api/v1/write", Rule::Ingest(415)),
         ("POST", "/api/v1/push", Rule::Ingest(400)),
         ("GET", "/audit/export.csv", Rule::Read),
+        // An acknowledgement link is its own credential; the matrix's is no valid link.
+        ("GET", "/ack/{token}", Rule::Public(404)),
+        ("POST", "/ack/{token}", Rule::Public(404)),
         ("GET", "/metrics", Rule::Public(200)),
         ("GET", "/health", Rule::Public(200)),
         ("GET", "/health/live", Rule::Public(200)),
@@ -460,10 +476,11 @@ fn endpoints_in_code() -> BTreeSet<(String, String)> {
         "/health/live",
         "/health/ready",
         "/health/detailed",
+        "/ack/{token}",
     ] {
         all.insert(("GET".to_string(), path.to_string()));
     }
-    for path in ["/dashboards/upload", "/alerting/upload"] {
+    for path in ["/dashboards/upload", "/alerting/upload", "/ack/{token}"] {
         all.insert(("POST".to_string(), path.to_string()));
     }
     all
@@ -644,7 +661,9 @@ async fn perform(
     };
     let alert = if own { fx.alert_a } else { fx.alert_b };
     // Expiring a silence needs one of its own each time.
-    let silence_id = if path.starts_with("/api/v2/silence/") && method == "DELETE" {
+    let silence_id = if (path.starts_with("/api/v2/silence/") && method == "DELETE")
+        || path == "/rpc/expire_silence"
+    {
         silence(app, tenant_id).await
     } else if own {
         fx.silence_a.clone()
@@ -854,6 +873,23 @@ async fn perform(
             ("version", "1".into()),
         ],
         "/rpc/acknowledge_alert" => vec![("id", alert.to_string()), ("comment", "matrix".into())],
+        "/rpc/load_contact_points" | "/rpc/load_policies" | "/rpc/load_silences" | "/rpc/load_inbox" => {
+            vec![("tenant", tenant_name.into())]
+        }
+        "/rpc/send_test_notification" => {
+            vec![("tenant", tenant_name.into()), ("receiver", "inbox".into())]
+        }
+        "/rpc/save_notification_config" => vec![
+            ("tenant", tenant_name.into()),
+            ("yaml", app::notifications::repo::DEFAULT_CONFIG.into()),
+        ],
+        "/rpc/create_silence" => vec![
+            ("tenant", tenant_name.into()),
+            ("matchers", "alertname=\"MatrixDown\"".into()),
+            ("hours", "1".into()),
+            ("comment", "matrix".into()),
+        ],
+        "/rpc/expire_silence" => vec![("tenant", tenant_name.into()), ("id", silence_id.clone())],
         "/rpc/explore_query" => vec![
             ("request[tenant]", tenant.clone()),
             ("request[expr]", "vector(1)".into()),

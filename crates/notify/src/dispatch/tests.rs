@@ -1,6 +1,8 @@
 //! The oracle's scenario (shared/alert-oracle/am_oracle.py) through the dispatcher in memory:
 //! the notifications real Alertmanager 0.25 sent, at the times it sent them.
 
+use std::collections::BTreeSet;
+
 use super::*;
 use crate::{alert::Posted, config::parse, matcher, silence::Silence};
 
@@ -44,7 +46,8 @@ impl Sim {
             let logs: Vec<Option<LogEntry>> = (0..receiver.integrations.len())
                 .map(|i| self.log.get(&(group.receiver.clone(), i, group.key.clone())).cloned())
                 .collect();
-            let world = World { config, alerts: &self.alerts, silences: &self.silences, external_url: "" };
+            let none = BTreeSet::new();
+            let world = World { config, alerts: &self.alerts, silences: &self.silences, acknowledged: &none, external_url: "" };
             let flushed = flush(group, &world, &logs, at);
             for (i, entry) in flushed.log {
                 self.log.insert((group.receiver.clone(), i, group.key.clone()), entry);

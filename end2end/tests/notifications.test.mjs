@@ -1,0 +1,122 @@
+// Notifications in the browser: a rule fires and its notification lands in the on-call inbox
+// (with the unread count in the header); an admin sends a test notification from a contact
+// point and sees it delivered, previews where labels are routed, is told the line of a broken
+// configuration, silences the alert from its page in one click and expires the silence; the
+// pages work on a phone and without JavaScript.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { login, openPage, SCREENSHOTS, serverAndBrowser, USERS } from './harness.mjs';
+
+/// Reloads `url` until `selector` is there (at most `seconds`).
+async function until(page, url, selector, seconds, what) {
+  for (let attempt = 0; ; attempt++) {
+    await page.goto(url, { waitUntil: 'networkidle' });
+    if (await page.locator(selector).count()) return;
+    assert.ok(attempt < seconds, what);
+    await page.waitForTimeout(1000);
+  }
+}
+
+describe('notifications', () => {
+  const suite = serverAndBrowser();
+
+  test('a firing rule reaches the inbox; test, preview, silence and expire', async () => {
+    const { page, problems, close } = await openPage(suite.browser, { viewport: { width: 1440, height: 1000 } });
+    const base = suite.server.baseUrl;
+    await login(page, base, USERS.admin);
+
+    // A rule that fires at once, critical: the demo routes it to the on-call inbox.
+    await page.goto(`${base}/alerting/import?tenant=acme`, { waitUntil: 'networkidle' });
+    const rules = 'groups:\n  - name: e2e-notify\n    interval: 5s\n    rules:\n      - alert: E2ePaging\n        expr: vector(1)\n        labels: {severity: critical, service: e2e}\n        annotations: {summary: paging the on-call person}\n';
+    await page.fill('#rule-import-form textarea[name=yaml]', rules);
+    await Promise.all([page.waitForURL(/\/alerting\/import\?done/), page.click('#rule-import-form button[type=submit]')]);
+
+    // group_wait is 10 s in the demo's routing: the notification comes within half a minute.
+    await until(page, `${base}/dashboards`, '#unread-count', 60, 'no unread notification arrived');
+    await page.goto(`${base}/inbox?tenant=acme`, { waitUntil: 'networkidle' });
+    const item = page.locator('#inbox .inbox-item', { hasText: 'E2ePaging' }).first();
+    await item.waitFor();
+    assert.match(await item.textContent(), /to on-call/);
+    assert.match(await item.textContent(), /paging the on-call person/);
+    await page.screenshot({ path: join(SCREENSHOTS, 'notifications-inbox.png'), fullPage: true });
+    // Its acknowledgement link works without a login (as from an e-mail), once.
+    const ackHref = await item.locator('a.ack-link').getAttribute('href');
+    const anonymous = await openPage(suite.browser, { viewport: { width: 390, height: 844 } });
+    await anonymous.page.goto(`${base}${ackHref}`, { waitUntil: 'networkidle' });
+    assert.match(await anonymous.page.locator('h1').textContent(), /Acknowledge E2ePaging/);
+    await anonymous.page.screenshot({ path: join(SCREENSHOTS, 'notifications-ack-link-phone.png'), fullPage: true });
+    await Promise.all([anonymous.page.waitForNavigation(), anonymous.page.click('#acknowledge-link')]);
+    await anonymous.page.locator('#acknowledged').waitFor();
+    await anonymous.page.goto(`${base}${ackHref}`, { waitUntil: 'networkidle' });
+    assert.match(await anonymous.page.textContent('main'), /Already acknowledged/);
+    await anonymous.close();
+    // Opened: nothing is unread any more.
+    await page.goto(`${base}/dashboards`, { waitUntil: 'networkidle' });
+    assert.equal(await page.locator('#unread-count').count(), 0);
+
+    // A test notification through the team's contact point, delivered and logged.
+    await page.goto(`${base}/alerting/notifications?tenant=acme`, { waitUntil: 'networkidle' });
+    const team = page.locator('.contact-point[data-receiver=team]');
+    assert.match(await team.textContent(), /Meridian inbox/);
+    await Promise.all([page.waitForNavigation(), team.locator('button.send-test').click()]);
+    await until(page, `${base}/alerting/notifications?tenant=acme`,
+      '.contact-point[data-receiver=team] tr[data-state=delivered]', 20, 'the test notification was not delivered');
+    await page.screenshot({ path: join(SCREENSHOTS, 'notifications-contact-points.png'), fullPage: true });
+
+    // The routing preview: a critical alert goes to on-call, grouped by alertname and service.
+    const labels = 'alertname="HighErrorRatio", severity="critical", service="checkout"';
+    await page.goto(`${base}/alerting/routes?tenant=acme&labels=${encodeURIComponent(labels)}`, { waitUntil: 'networkidle' });
+    const row = page.locator('#preview-result tr[data-receiver=on-call]');
+    assert.equal(await row.count(), 1);
+    assert.match(await row.textContent(), /alertname="HighErrorRatio", service="checkout"/);
+    assert.equal(await page.locator('#route-tree .route').count(), 4);
+    await page.screenshot({ path: join(SCREENSHOTS, 'notifications-policies.png'), fullPage: true });
+    // A broken configuration is refused with its line; the routing stays as it was.
+    const yaml = await page.locator('#config-form textarea[name=yaml]').inputValue();
+    await page.fill('#config-form textarea[name=yaml]', yaml.replace('receiver: on-call', 'receiver: nobody'));
+    await page.click('#config-form button[type=submit]');
+    const error = page.locator('#config-form .field-error[data-field=yaml]');
+    await error.waitFor({ state: 'visible' });
+    assert.match(await error.textContent(), /line \d+.*undefined receiver "nobody"/);
+
+    // Silenced from the alert's page in one click; the silences page shows what it mutes.
+    await until(page, `${base}/alerts?labels=${encodeURIComponent('alertname="E2ePaging"')}`,
+      '#alerts tr[data-alert=E2ePaging][data-state=firing]', 30, 'the rule did not fire');
+    await Promise.all([page.waitForURL(/\/alerts\/[0-9a-f-]+$/), page.locator('#alerts tr[data-alert=E2ePaging] a').first().click()]);
+    await Promise.all([page.waitForNavigation(), page.click('#silence-alert')]);
+    assert.match(await page.locator('#silence').textContent(), /Silenced.*alertname="E2ePaging".*admin@meridian\.demo/s);
+    await page.screenshot({ path: join(SCREENSHOTS, 'notifications-alert-silenced.png'), fullPage: true });
+    await page.goto(`${base}/alerting/silences?tenant=acme`, { waitUntil: 'networkidle' });
+    const silence = page.locator('#silences tr[data-state=active]', { hasText: 'E2ePaging' });
+    assert.match(await silence.textContent(), /1 alert\(s\)/);
+    await page.screenshot({ path: join(SCREENSHOTS, 'notifications-silences.png'), fullPage: true });
+    await silence.locator('button.expire').click();
+    await page.locator('#silences tr[data-state=expired]', { hasText: 'E2ePaging' }).waitFor();
+    assert.deepEqual(problems, []);
+    await close();
+  });
+
+  test('the notification pages work on a phone and without JavaScript', async () => {
+    const { page, close } = await openPage(suite.browser, { viewport: { width: 390, height: 844 }, javaScriptEnabled: false });
+    const base = suite.server.baseUrl;
+    await page.goto(`${base}/login`);
+    await page.fill('input[name=email]', USERS.editor);
+    await page.fill('input[name=password]', 'meridian-demo-password');
+    await Promise.all([page.waitForURL(`${base}/d/tenant-overview`), page.click('#login-form button[type=submit]')]);
+    for (const path of ['/alerting/notifications', '/alerting/routes', '/alerting/silences', '/inbox']) {
+      await page.goto(`${base}${path}`);
+      const width = await page.evaluate(() => document.documentElement.scrollWidth);
+      assert.ok(width <= 390, `${path}: no sideways scroll (${width}px)`);
+    }
+    await page.goto(`${base}/alerting/routes`);
+    await page.screenshot({ path: join(SCREENSHOTS, 'notifications-policies-phone.png'), fullPage: true });
+    // A silence made with a plain form post.
+    await page.goto(`${base}/alerting/silences?matchers=${encodeURIComponent('alertname="SlowResponses"')}`);
+    await page.fill('#new-silence input[name=comment]', 'load test tonight');
+    await Promise.all([page.waitForNavigation(), page.click('#create-silence')]);
+    assert.match(await page.locator('#silences').textContent(), /alertname="SlowResponses".*editor@acme\.demo/s);
+    await page.screenshot({ path: join(SCREENSHOTS, 'notifications-silences-phone.png'), fullPage: true });
+    await close();
+  });
+});

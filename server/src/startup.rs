@@ -260,6 +260,8 @@ pub fn app_state(
             max_failures_per_ip: settings.login_max_failures_per_ip,
         },
     };
+    // Notification secrets are sealed with a key derived from the same secret.
+    app::notifications::secrets::install(&auth.secret_key);
     Ok(AppState {
         leptos_options,
         pool,

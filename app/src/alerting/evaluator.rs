@@ -30,7 +30,7 @@ use uuid::Uuid;
 use crate::{query, ssr::AppState};
 
 /// How often a replica looks for groups that are due.
-const TICK: Duration = Duration::from_millis(500);
+const TICK: Duration = Duration::from_millis(100);
 /// Groups claimed in one look (the rest wait for the next tick).
 const CLAIM_AT_ONCE: i64 = 500;
 
@@ -397,8 +397,13 @@ async fn save(state: &AppState, evaluated: &mut [Evaluated]) -> Result<(), sqlx:
             }));
         }
     }
+    let notified = !sent.is_empty();
     crate::notifications::rule_alerts::from_rules(&mut tx, &state.rule_templates, sent).await?;
-    tx.commit().await
+    tx.commit().await?;
+    if notified {
+        crate::notifications::wake::DISPATCHER.notify_one();
+    }
+    Ok(())
 }
 
 /// For each group, the rules that read no series a recording rule before them in the group

@@ -22,8 +22,8 @@ use super::repo::now_ms;
 use crate::ssr::AppState;
 
 const TICK: Duration = Duration::from_millis(100);
-/// Rows one worker takes at a time.
-const TAKE_AT_ONCE: i64 = 50;
+/// Rows one worker takes (and sends concurrently) at a time.
+const TAKE_AT_ONCE: i64 = 200;
 /// How long a request may take.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a taken row is the worker's: longer than a request may take.
@@ -55,16 +55,25 @@ pub async fn run(state: AppState, replica: String) {
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tick.tick().await;
-        match take(&state, now_ms(), TAKE_AT_ONCE).await {
-            Ok(taken) => {
-                let attempts = taken.into_iter().map(|delivery| {
-                    let (state, client, replica) = (state.clone(), client.clone(), replica.clone());
-                    async move { deliver_and_record(&state, &client, &replica, delivery).await }
-                });
-                futures::future::join_all(attempts).await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = super::wake::DELIVERY.notified() => {}
+        }
+        // A full batch means more may be waiting: take the next at once.
+        loop {
+            match take(&state, now_ms(), TAKE_AT_ONCE).await {
+                Ok(taken) => {
+                    let full = taken.len() as i64 == TAKE_AT_ONCE;
+                    deliver_all(&state, &client, &replica, taken).await;
+                    if !full {
+                        break;
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(error = %error, "Could not take notifications to deliver.");
+                    break;
+                }
             }
-            Err(error) => tracing::warn!(error = %error, "Could not take notifications to deliver."),
         }
     }
 }
@@ -96,10 +105,12 @@ pub async fn take(state: &AppState, now: i64, limit: i64) -> Result<Vec<Delivery
     Ok(rows
         .into_iter()
         .filter_map(|row| {
+            let mut target: Integration = serde_json::from_value(row.get("target")).ok()?;
+            super::secrets::open_integration(&mut target).ok()?;
             Some(Delivery {
                 id: row.get("id"),
                 tenant: row.get("tenant_id"),
-                target: serde_json::from_value(row.get("target")).ok()?,
+                target,
                 message: serde_json::from_value(row.get("message")).ok()?,
                 attempts: row.get("attempts"),
                 give_up_ms: row.get("give_up_ms"),
@@ -109,14 +120,18 @@ pub async fn take(state: &AppState, now: i64, limit: i64) -> Result<Vec<Delivery
         .collect())
 }
 
-pub async fn deliver_and_record(state: &AppState, client: &reqwest::Client, replica: &str, d: Delivery) {
-    let began = Instant::now();
-    let outcome = deliver(state, client, &d).await;
-    let latency = began.elapsed().as_secs_f64() * 1000.0;
-    if let Err(error) = record(state, replica, &d, &outcome, latency).await {
-        // The lease ends and another attempt is made: at worst a duplicate the receiver can
-        // recognise by its idempotency key.
-        tracing::warn!(error = %error, outbox = %d.id, "Could not record a delivery attempt.");
+/// Sends the notifications taken, concurrently, and records what became of each.
+pub async fn deliver_all(state: &AppState, client: &reqwest::Client, replica: &str, taken: Vec<Delivery>) {
+    let attempts = taken.into_iter().map(|d| async move {
+        let began = Instant::now();
+        let outcome = deliver(state, client, &d).await;
+        (d, outcome, began.elapsed().as_secs_f64() * 1000.0)
+    });
+    let done = futures::future::join_all(attempts).await;
+    if let Err(error) = record(state, replica, &done).await {
+        // The leases end and other attempts are made: at worst duplicates the receivers can
+        // recognise by their idempotency keys.
+        tracing::warn!(error = %error, "Could not record delivery attempts.");
     }
 }
 
@@ -228,47 +243,63 @@ pub fn backoff_ms(attempts: i32) -> i64 {
     (base * jitter) as i64
 }
 
-async fn record(state: &AppState, replica: &str, d: &Delivery, outcome: &Outcome, latency_ms: f64) -> Result<(), sqlx::Error> {
+/// Records the attempts of a batch in one transaction: each attempt's row, and each
+/// notification delivered, retried later (backoff with jitter) or given up.
+async fn record(state: &AppState, replica: &str, done: &[(Delivery, Outcome, f64)]) -> Result<(), sqlx::Error> {
     let now = now_ms();
-    let kind = d.target.kind();
+    let mut columns = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (d, outcome, latency_ms) in done {
+        let next = now + backoff_ms(d.attempts);
+        let (state_name, next_attempt) = match &outcome.error {
+            None => ("delivered", now),
+            Some(_) if outcome.retry && next < d.give_up_ms => ("pending", next),
+            Some(_) => ("failed", now),
+        };
+        columns.0.push(d.id);
+        columns.1.push(d.tenant);
+        columns.2.push(outcome.http_status.map(i32::from));
+        columns.3.push(*latency_ms);
+        columns.4.push(outcome.error.clone());
+        columns.5.push(state_name);
+        columns.6.push(next_attempt);
+        let kind = d.target.kind();
+        metrics::counter!("meridian_notifications_total", "integration" => kind, "outcome" => state_name)
+            .increment(1);
+        if state_name == "delivered" {
+            metrics::histogram!("meridian_notification_latency_seconds", "integration" => kind)
+                .record((now - d.cause_ms) as f64 / 1000.0);
+        }
+    }
+    let (ids, tenants, statuses, latencies, errors, states, next) = columns;
     let mut tx = state.pool.begin().await?;
     sqlx::query(
         "insert into notify_attempt (outbox_id, tenant_id, at_ms, http_status, latency_ms, error, replica)
-         values ($1, $2, $3, $4, $5, $6, $7)",
+         select id, tenant, $3, status, latency, error, $4
+           from unnest($1::uuid[], $2::uuid[], $5::int[], $6::float8[], $7::text[])
+             as a(id, tenant, status, latency, error)",
     )
-    .bind(d.id)
-    .bind(d.tenant)
+    .bind(&ids)
+    .bind(&tenants)
     .bind(now)
-    .bind(outcome.http_status.map(i32::from))
-    .bind(latency_ms)
-    .bind(&outcome.error)
     .bind(replica)
+    .bind(&statuses)
+    .bind(&latencies)
+    .bind(&errors)
     .execute(&mut *tx)
     .await?;
-    let next = now + backoff_ms(d.attempts);
-    let (state_name, next_attempt) = match &outcome.error {
-        None => ("delivered", now),
-        Some(_) if outcome.retry && next < d.give_up_ms => ("pending", next),
-        Some(_) => ("failed", now),
-    };
     sqlx::query(
-        "update notify_outbox set state = $2, next_attempt_ms = $3, lease_until_ms = null,
-                last_error = $4, delivered_ms = case when $2 = 'delivered' then $5 else delivered_ms end
-          where id = $1",
+        "update notify_outbox o
+            set state = v.state, next_attempt_ms = v.next, lease_until_ms = null, last_error = v.error,
+                delivered_ms = case when v.state = 'delivered' then $5 else o.delivered_ms end
+           from unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[]) as v(id, state, next, error)
+          where o.id = v.id",
     )
-    .bind(d.id)
-    .bind(state_name)
-    .bind(next_attempt)
-    .bind(&outcome.error)
+    .bind(&ids)
+    .bind(&states)
+    .bind(&next)
+    .bind(&errors)
     .bind(now)
     .execute(&mut *tx)
     .await?;
-    tx.commit().await?;
-    metrics::counter!("meridian_notifications_total", "integration" => kind, "outcome" => state_name)
-        .increment(1);
-    if state_name == "delivered" {
-        metrics::histogram!("meridian_notification_latency_seconds", "integration" => kind)
-            .record((now - d.cause_ms) as f64 / 1000.0);
-    }
-    Ok(())
+    tx.commit().await
 }

@@ -35,7 +35,10 @@ pub async fn run(state: AppState) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let (mut last_cleanup, mut last_escalation) = (0, 0);
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = super::wake::DISPATCHER.notified() => {}
+        }
         loop {
             match flush_due(&state, now_ms()).await {
                 Ok(n) if n as i64 == FLUSH_AT_ONCE => continue,
@@ -93,10 +96,14 @@ pub async fn flush_due(state: &AppState, now: i64) -> Result<usize, sqlx::Error>
             .or_default()
             .push((row.get("id"), group));
     }
+    let mut queued = 0;
     for (tenant, groups) in by_tenant {
-        flush_tenant(&mut tx, state, tenant, groups, now).await?;
+        queued += flush_tenant(&mut tx, state, tenant, groups, now).await?;
     }
     tx.commit().await?;
+    if queued > 0 {
+        super::wake::DELIVERY.notify_one();
+    }
     Ok(rows.len())
 }
 
@@ -106,14 +113,15 @@ async fn flush_tenant(
     tenant: Uuid,
     groups: Vec<(Uuid, Group)>,
     now: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<usize, sqlx::Error> {
     let config = match repo::config(tx, tenant).await {
         Ok((config, _)) => config,
         Err(error) => {
             tracing::warn!(%tenant, error = %error, "A tenant's notification configuration does not load.");
-            return Ok(());
+            return Ok(0);
         }
     };
+    let mut queued = 0;
     let stored = repo::alerts(tx, tenant).await?;
     let (alerts, acknowledged) = repo::world_parts(&stored);
     let silences = repo::silences(tx, tenant).await?;
@@ -154,6 +162,7 @@ async fn flush_tenant(
                 .max()
                 .unwrap_or(now);
             enqueue(tx, tenant, *i, integration, message, cause, now).await?;
+            queued += 1;
         }
         if flushed.empty {
             sqlx::query("delete from notify_group where id = $1")
@@ -171,7 +180,7 @@ async fn flush_tenant(
             .await?;
         }
     }
-    Ok(())
+    Ok(queued)
 }
 
 async fn read_logs(
@@ -251,7 +260,7 @@ pub async fn enqueue(
     .bind(integration.kind())
     .bind(&message.group_key)
     .bind(message.status())
-    .bind(json!(integration))
+    .bind(json!(super::secrets::seal_integration(integration).map_err(|_| sqlx::Error::Protocol("the notification secrets' key is missing".into()))?))
     .bind(json!(message))
     .bind(now)
     .bind(cause_ms)

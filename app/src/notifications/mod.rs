@@ -18,7 +18,22 @@ pub mod repo;
 #[cfg(feature = "ssr")]
 pub mod rule_alerts;
 #[cfg(feature = "ssr")]
+pub mod secrets;
+#[cfg(feature = "ssr")]
 mod views;
+/// Wakes this replica's dispatcher when alerts arrived, and its delivery worker when messages
+/// were queued, so neither waits for its next tick (other replicas find the work at theirs).
+/// Signalled after the transaction that wrote the work commits.
+#[cfg(feature = "ssr")]
+pub mod wake {
+    use std::sync::LazyLock;
+
+    use tokio::sync::Notify;
+
+    pub static DISPATCHER: LazyLock<Notify> = LazyLock::new(Notify::new);
+    pub static DELIVERY: LazyLock<Notify> = LazyLock::new(Notify::new);
+}
+
 mod contact_points;
 mod fns;
 mod inbox;
@@ -104,6 +119,8 @@ pub struct PoliciesPage {
     pub routes: Vec<RouteView>,
     pub inhibit_rules: Vec<String>,
     pub time_intervals: Vec<String>,
+    /// Each escalation policy: what it matches and its steps.
+    pub escalations: Vec<String>,
     pub preview: Option<Result<Vec<PreviewRow>, String>>,
 }
 

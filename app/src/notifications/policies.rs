@@ -80,6 +80,10 @@ fn PoliciesView(
                 <h3>"Inhibition"</h3>
                 <ul>{page.inhibit_rules.into_iter().map(|r| view! { <li><code>{r}</code></li> }).collect_view()}</ul>
             })}
+            {(!page.escalations.is_empty()).then(|| view! {
+                <h3>"Escalation"</h3>
+                <ul id="escalations">{page.escalations.into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}</ul>
+            })}
             {(!page.time_intervals.is_empty()).then(|| view! {
                 <h3>"Time intervals"</h3>
                 <ul>{page.time_intervals.into_iter().map(|t| view! { <li>{t}</li> }).collect_view()}</ul>

@@ -70,7 +70,8 @@ pub async fn config(conn: &mut PgConnection, tenant: Uuid) -> Result<(Arc<Config
             return Ok((compiled.clone(), version));
         }
     }
-    let file: ConfigFile = serde_json::from_value(value).map_err(|_| AppError::Internal)?;
+    let mut file: ConfigFile = serde_json::from_value(value).map_err(|_| AppError::Internal)?;
+    super::secrets::open_file(&mut file)?;
     let compiled = Arc::new(Config::from_file(file).map_err(|p| invalid(&p))?);
     COMPILED
         .lock()
@@ -79,23 +80,33 @@ pub async fn config(conn: &mut PgConnection, tenant: Uuid) -> Result<(Arc<Config
     Ok((compiled, version))
 }
 
-/// The tenant's configuration as Alertmanager's YAML.
+/// The tenant's configuration as Alertmanager's YAML, its secrets written `<secret>`.
 pub async fn export(scope: &Scope, pool: &PgPool, tenant: Uuid) -> Result<String, AppError> {
     if !scope.sees_tenant(tenant) {
         return Err(AppError::NotFound);
     }
     let mut tx = scope.begin(pool).await?;
     let (config, _) = config(tx.conn(), tenant).await?;
-    Ok(config.to_yaml())
+    Ok(shown_yaml(&config))
+}
+
+/// A configuration as the pages and APIs show it: secrets masked.
+pub fn shown_yaml(config: &Config) -> String {
+    config::to_yaml(&super::secrets::masked(&config.file))
 }
 
 /// Replaces the tenant's configuration with `text` (Alertmanager's YAML): checked whole first
 /// (an error names its line), then written with its audit entry. Answers the new version.
 pub async fn import(scope: &Scope, pool: &PgPool, tenant: Uuid, text: &str) -> Result<i32, AppError> {
     scope.require_editor(tenant)?;
-    let config = config::parse(text).map_err(|p| invalid(&p))?;
-    let value = serde_json::to_value(&config.file).map_err(|_| AppError::Internal)?;
+    let parsed = config::parse(text).map_err(|p| invalid(&p))?;
     let mut tx = scope.begin(pool).await?;
+    // `<secret>` keeps the stored secret of its place.
+    let (stored, version) = config(tx.conn(), tenant).await?;
+    let mut file = parsed.file;
+    super::secrets::carry_over(&mut file, (version > 0).then_some(&stored.file))?;
+    super::secrets::seal_file(&mut file)?;
+    let value = serde_json::to_value(&file).map_err(|_| AppError::Internal)?;
     let before: Option<Value> =
         sqlx::query_scalar("select config from notify_config where tenant_id = $1 for update")
             .bind(tenant)
@@ -350,18 +361,25 @@ pub async fn list_silences(scope: &Scope, pool: &PgPool, tenant: Uuid) -> Result
     Ok(silences(tx.conn(), tenant).await?)
 }
 
-/// One silence; another tenant's (or an unknown id) is not found.
-pub async fn silence(scope: &Scope, pool: &PgPool, tenant: Uuid, id: &str) -> Result<Silence, AppError> {
+/// The tenant's silence `id` (locked until the transaction ends when `lock`); another
+/// tenant's, or an id that is none, is not found.
+async fn find_silence(conn: &mut PgConnection, tenant: Uuid, id: &str, lock: bool) -> Result<Silence, AppError> {
     let id: Uuid = id.parse().map_err(|_| AppError::NotFound)?;
-    let mut tx = scope.begin(pool).await?;
+    let lock = if lock { " for update" } else { "" };
     let row = sqlx::query(&format!(
-        "select {SILENCE_COLUMNS} from notify_silence where tenant_id = $1 and id = $2"
+        "select {SILENCE_COLUMNS} from notify_silence where tenant_id = $1 and id = $2{lock}"
     ))
     .bind(tenant)
     .bind(id)
-    .fetch_optional(tx.conn())
+    .fetch_optional(conn)
     .await?;
     row.as_ref().map(silence_of).ok_or(AppError::NotFound)
+}
+
+/// One silence.
+pub async fn silence(scope: &Scope, pool: &PgPool, tenant: Uuid, id: &str) -> Result<Silence, AppError> {
+    let mut tx = scope.begin(pool).await?;
+    find_silence(tx.conn(), tenant, id, false).await
 }
 
 /// Creates a silence, or changes the one `new.id` names (Alertmanager's rules: a change it
@@ -380,15 +398,7 @@ pub async fn save_silence(
     let mut tx = scope.begin(pool).await?;
     let mut before = None;
     if !new.id.is_empty() {
-        let id: Uuid = new.id.parse().map_err(|_| AppError::NotFound)?;
-        let row = sqlx::query(&format!(
-            "select {SILENCE_COLUMNS} from notify_silence where tenant_id = $1 and id = $2 for update"
-        ))
-        .bind(tenant)
-        .bind(id)
-        .fetch_optional(tx.conn())
-        .await?;
-        let mut old = row.as_ref().map(silence_of).ok_or(AppError::NotFound)?;
+        let mut old = find_silence(tx.conn(), tenant, &new.id, true).await?;
         if old.can_update_to(&new, now) {
             before = Some(old);
         } else {
@@ -425,17 +435,9 @@ pub async fn save_silence(
 /// Expires a silence now (Alertmanager's `DELETE /api/v2/silence/{id}`).
 pub async fn expire_silence(scope: &Scope, pool: &PgPool, tenant: Uuid, id: &str) -> Result<(), AppError> {
     scope.require_editor(tenant)?;
-    let id: Uuid = id.parse().map_err(|_| AppError::NotFound)?;
     let now = now_ms();
     let mut tx = scope.begin(pool).await?;
-    let row = sqlx::query(&format!(
-        "select {SILENCE_COLUMNS} from notify_silence where tenant_id = $1 and id = $2 for update"
-    ))
-    .bind(tenant)
-    .bind(id)
-    .fetch_optional(tx.conn())
-    .await?;
-    let mut silence = row.as_ref().map(silence_of).ok_or(AppError::NotFound)?;
+    let mut silence = find_silence(tx.conn(), tenant, id, true).await?;
     let before = silence_json(&silence, now);
     silence
         .expire(now)

@@ -318,7 +318,24 @@ pub async fn policies(scope: &Scope, pool: &PgPool, tenant: &str, labels: &str) 
             format!("{}: {}", t.name, specs.join(" or "))
         })
         .collect();
-    Ok(PoliciesPage { tenant, yaml: config.to_yaml(), routes, inhibit_rules, time_intervals, preview })
+    let escalations = config
+        .escalations
+        .iter()
+        .map(|p| {
+            let matchers = if p.matchers.is_empty() {
+                "every alert".to_string()
+            } else {
+                p.matchers.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+            };
+            let steps: Vec<String> = p
+                .steps
+                .iter()
+                .map(|(after, receiver)| format!("after {} → {receiver}", duration_text(*after)))
+                .collect();
+            format!("{}: {matchers}, unacknowledged: {}", p.name, steps.join(", then "))
+        })
+        .collect();
+    Ok(PoliciesPage { tenant, yaml: repo::shown_yaml(&config), routes, inhibit_rules, time_intervals, escalations, preview })
 }
 
 pub async fn save_config(scope: &Scope, pool: &PgPool, tenant: &str, yaml: &str) -> Result<(), AppError> {

@@ -45,6 +45,63 @@ pub struct ConfigFile {
     pub escalation_policies: Vec<EscalationDef>,
 }
 
+/// What Alertmanager writes instead of a secret when it shows its configuration.
+pub const SECRET_PLACEHOLDER: &str = "<secret>";
+
+impl ConfigFile {
+    /// Every secret the file holds (passwords, keys, URLs that carry a token), each named by
+    /// where it is (`receivers.team.email_configs[0].auth_password`), so that a value can be
+    /// sealed, masked, or carried over from the stored file.
+    pub fn secrets_mut(&mut self) -> Vec<(String, &mut String)> {
+        let mut out = Vec::new();
+        if let Some(global) = &mut self.global {
+            for (name, value) in [
+                ("smtp_auth_password", &mut global.smtp_auth_password),
+                ("slack_api_url", &mut global.slack_api_url),
+            ] {
+                if let Some(v) = value {
+                    out.push((format!("global.{name}"), v));
+                }
+            }
+        }
+        for r in &mut self.receivers {
+            let name = r.name.clone();
+            let at = |kind: &str, i: usize, field: &str| format!("receivers.{name}.{kind}[{i}].{field}");
+            for (i, c) in r.slack_configs.iter_mut().enumerate() {
+                if let Some(v) = c.api_url.as_mut() {
+                    out.push((at("slack_configs", i, "api_url"), v));
+                }
+            }
+            for (i, c) in r.email_configs.iter_mut().enumerate() {
+                if let Some(v) = c.auth_password.as_mut() {
+                    out.push((at("email_configs", i, "auth_password"), v));
+                }
+            }
+            for (i, c) in r.pagerduty_configs.iter_mut().enumerate() {
+                if let Some(v) = c.routing_key.as_mut() {
+                    out.push((at("pagerduty_configs", i, "routing_key"), v));
+                }
+                if let Some(v) = c.service_key.as_mut() {
+                    out.push((at("pagerduty_configs", i, "service_key"), v));
+                }
+            }
+        }
+        out
+    }
+}
+
+impl Integration {
+    /// The integration's secrets (as [`ConfigFile::secrets_mut`] finds them).
+    pub fn secrets_mut(&mut self) -> Vec<&mut String> {
+        match self {
+            Integration::Slack { api_url, .. } => vec![api_url],
+            Integration::Email { auth_password, .. } => vec![auth_password],
+            Integration::PagerDuty { routing_key, .. } => vec![routing_key],
+            _ => Vec::new(),
+        }
+    }
+}
+
 /// An escalation policy: the alerts its matchers match, and its steps in order.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -114,13 +114,8 @@ pub struct Muted {
 
 impl Muted {
     pub fn of(world: &World, labels: &Labels, now: i64) -> Muted {
-        let alerts: Vec<Alert> = world.alerts.values().cloned().collect();
-        Muted::among(world, &alerts, labels, now)
-    }
-
-    fn among(world: &World, alerts: &[Alert], labels: &Labels, now: i64) -> Muted {
         Muted {
-            inhibited_by: inhibited_by(&world.config.inhibit_rules, labels, alerts, now),
+            inhibited_by: inhibited_by(&world.config.inhibit_rules, labels, world.alerts.values(), now),
             silenced_by: silenced_by(world.silences, labels, now),
         }
     }
@@ -159,7 +154,6 @@ pub fn flush(group: &mut Group, world: &World, logs: &[Option<LogEntry>], now: i
         out.empty = group.members.is_empty();
         return out;
     };
-    let sources: Vec<Alert> = world.alerts.values().cloned().collect();
     let alerts: Vec<Notified> = group
         .members
         .keys()
@@ -179,7 +173,7 @@ pub fn flush(group: &mut Group, world: &World, logs: &[Option<LogEntry>], now: i
     } else {
         alerts
             .into_iter()
-            .filter(|a| !Muted::among(world, &sources, &a.alert.labels, now).is_muted())
+            .filter(|a| !Muted::of(world, &a.alert.labels, now).is_muted())
             .collect()
     };
     sort_alerts(&mut kept);

@@ -34,6 +34,11 @@ impl InhibitRule {
 
 /// The fingerprint of an alert that inhibits `labels` at `now`, among `alerts` (every alert
 /// the tenant has, silenced ones included, as in Alertmanager).
-pub fn inhibited_by(rules: &[InhibitRule], labels: &Labels, alerts: &[Alert], now: i64) -> Option<u64> {
-    rules.iter().find_map(|r| r.muted_by(labels, alerts.iter(), now))
+pub fn inhibited_by<'a>(
+    rules: &[InhibitRule],
+    labels: &Labels,
+    alerts: impl Iterator<Item = &'a Alert> + Clone,
+    now: i64,
+) -> Option<u64> {
+    rules.iter().find_map(|r| r.muted_by(labels, alerts.clone(), now))
 }

@@ -139,6 +139,7 @@ async fn post_alerts(
     }
     repo::receive(tx.conn(), tenant, &config, alerts, now).await?;
     tx.commit().await?;
+    app::notifications::wake::DISPATCHER.notify_one();
     Ok(StatusCode::OK.into_response())
 }
 
@@ -243,46 +244,43 @@ impl Snapshot {
     }
 }
 
+/// A read of the tenant's alerts: the caller may read, names a tenant it sees (when it sees
+/// several), and gives valid filters; otherwise the answer to give instead.
+async fn read_alerts(state: &AppState, scope: &app::ssr::scope::Scope, params: Vec<(String, String)>) -> Result<(Snapshot, AlertFilter), Response> {
+    scope.require_read().map_err(|e| ApiError(e).into_response())?;
+    let params = Params(params);
+    let tenant = tenant(scope, &params)?;
+    let filter = AlertFilter::from(&params).map_err(bad_request)?;
+    let snapshot = Snapshot::read(state, scope, tenant).await.map_err(IntoResponse::into_response)?;
+    Ok((snapshot, filter))
+}
+
 async fn list_alerts(
     State(state): State<AppState>,
     ApiScope(scope): ApiScope,
     Form(params): Form<Vec<(String, String)>>,
-) -> Result<Response, ApiError> {
-    scope.require_read()?;
-    let params = Params(params);
-    let tenant = match tenant(&scope, &params) {
-        Ok(t) => t,
-        Err(response) => return Ok(response),
+) -> Response {
+    let (snapshot, filter) = match read_alerts(&state, &scope, params).await {
+        Ok(read) => read,
+        Err(refused) => return refused,
     };
-    let filter = match AlertFilter::from(&params) {
-        Ok(f) => f,
-        Err(e) => return Ok(bad_request(e)),
-    };
-    let snapshot = Snapshot::read(&state, &scope, tenant).await?;
     let list: Vec<Value> = snapshot
         .alerts
         .values()
         .filter_map(|a| snapshot.alert_json(a, &filter))
         .collect();
-    Ok(Json(list).into_response())
+    Json(list).into_response()
 }
 
 async fn alert_groups(
     State(state): State<AppState>,
     ApiScope(scope): ApiScope,
     Form(params): Form<Vec<(String, String)>>,
-) -> Result<Response, ApiError> {
-    scope.require_read()?;
-    let params = Params(params);
-    let tenant = match tenant(&scope, &params) {
-        Ok(t) => t,
-        Err(response) => return Ok(response),
+) -> Response {
+    let (snapshot, filter) = match read_alerts(&state, &scope, params).await {
+        Ok(read) => read,
+        Err(refused) => return refused,
     };
-    let filter = match AlertFilter::from(&params) {
-        Ok(f) => f,
-        Err(e) => return Ok(bad_request(e)),
-    };
-    let snapshot = Snapshot::read(&state, &scope, tenant).await?;
     // Groups as the dispatcher would make them from the alerts there are now.
     let mut groups: BTreeMap<(String, String), (String, Labels, Vec<Value>)> = BTreeMap::new();
     for alert in snapshot.alerts.values() {
@@ -302,7 +300,7 @@ async fn alert_groups(
         .filter(|(receiver, _, _)| filter.receiver.as_ref().is_none_or(|re| re.is_match(receiver)))
         .map(|(receiver, labels, alerts)| json!({"alerts": alerts, "labels": labels, "receiver": {"name": receiver}}))
         .collect();
-    Ok(Json(list).into_response())
+    Json(list).into_response()
 }
 
 async fn list_silences(

@@ -8,18 +8,14 @@ use axum::{
     response::{Html, IntoResponse, Response},
 };
 
+use notify::bodies::escape_html as escape;
+
 use app::{
     error::AppError,
     notifications::acknowledge::{acknowledge_by_link, link_alert, verify_link},
     ssr::AppState,
 };
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
 
 /// A small page in Meridian's style.
 fn page(status: StatusCode, css: &str, title: &str, body: &str) -> Response {
@@ -28,7 +24,7 @@ fn page(status: StatusCode, css: &str, title: &str, body: &str) -> Response {
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\
          <title>{title} · Meridian</title><link rel=\"stylesheet\" href=\"{css}\"/></head>\
          <body><header class=\"app-header\"><a class=\"brand\" href=\"/\"><span class=\"brand-mark\" aria-hidden=\"true\"></span>Meridian</a></header>\
-         <main class=\"page narrow\" id=\"ack-link\"><h1>{title}</h1>{body}</main></body></html>",
+         <main class=\"content\"><section class=\"page narrow\" id=\"ack-link\"><h1>{title}</h1>{body}</section></main></body></html>",
         title = escape(title)
     );
     (status, Html(html)).into_response()

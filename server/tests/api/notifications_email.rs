@@ -224,7 +224,10 @@ headers:
         assert!(body.contains("DiskFull"), "{name}: {body}");
         assert!(body.contains("summary = down"), "the summary, in the {name} part: {body}");
     }
-    assert!(html.contains("View in Meridian") && html.contains("/alerting/silences/new?matchers="), "{html}");
+    assert!(html.contains("View in Meridian") && html.contains("/alerting/silences?tenant="), "{html}");
+    // The firing alert's acknowledgement link, in both parts.
+    assert!(html.contains(">Acknowledge</a>") && html.contains("/ack/"), "{html}");
+    assert!(text.contains("Acknowledge: http://") && text.contains("/ack/"), "{text}");
     // One row, delivered at the first attempt, under its id.
     assert_eq!(outbox.len(), 1, "{outbox:?}");
     let (id, state, attempts, error) = &outbox[0];

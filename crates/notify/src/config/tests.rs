@@ -80,11 +80,11 @@ fn routes_the_oracle_configuration_as_alertmanager() {
         timeout: false,
     };
     let alerts = vec![critical];
-    assert!(crate::inhibit::inhibited_by(&config.inhibit_rules, &disk, &alerts, now).is_some());
+    assert!(crate::inhibit::inhibited_by(&config.inhibit_rules, &disk, alerts.iter(), now).is_some());
     let eu = labels(&[("alertname", "DiskFull"), ("cluster", "eu"), ("severity", "warning")]);
-    assert!(crate::inhibit::inhibited_by(&config.inhibit_rules, &eu, &alerts, now).is_none());
+    assert!(crate::inhibit::inhibited_by(&config.inhibit_rules, &eu, alerts.iter(), now).is_none());
     // Once resolved it mutes nothing.
-    assert!(crate::inhibit::inhibited_by(&config.inhibit_rules, &disk, &alerts, 10_000).is_none());
+    assert!(crate::inhibit::inhibited_by(&config.inhibit_rules, &disk, alerts.iter(), 10_000).is_none());
 }
 
 #[test]

@@ -551,3 +551,96 @@ escalation_policies:
         .unwrap();
     assert_eq!(audited, 1);
 }
+
+#[sqlx::test(migrator = "app::ssr::MIGRATOR")]
+async fn slack_pagerduty_and_another_alertmanager_get_their_bodies_and_secrets_stay_sealed(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let tenant = app.create_tenant("integrations").await;
+    let token = app.create_token(tenant, &TokenScope::ALL).await;
+    let port = free_port();
+    let receiver = Receiver::default();
+    receiver.listen(port).await;
+    let yaml = format!(
+        "route:
+  receiver: everyone
+  group_by: [alertname]
+  group_wait: 1s
+receivers:
+  - name: everyone
+    slack_configs:
+      - api_url: http://127.0.0.1:{port}/slack/T000/B000/hook-secret-path
+        channel: '#ops'
+    pagerduty_configs:
+      - url: http://127.0.0.1:{port}/pagerduty
+        routing_key: pd-routing-key-0123456789
+    alertmanager_configs:
+      - url: http://127.0.0.1:{port}/other-am
+"
+    );
+    let response = configure(&app, &token, &yaml).await;
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    let notifier = start_notifier(&app, "integrations");
+    post_alerts(&app, &token, &["DatabaseDown".into()]).await;
+    until(20, || receiver.requests().len() >= 3).await;
+    for task in notifier {
+        task.abort();
+    }
+    let requests = receiver.requests();
+    let body = |prefix: &str| {
+        requests
+            .iter()
+            .find(|(path, _, _)| path.starts_with(prefix))
+            .map(|(_, _, body)| body.clone())
+            .unwrap_or_else(|| panic!("nothing at {prefix}: {requests:?}"))
+    };
+    let slack = body("/slack/");
+    assert_eq!(slack["channel"], "#ops");
+    assert_eq!(slack["attachments"][0]["color"], "#d63232", "critical is red: {slack}");
+    let buttons: Vec<&str> = slack["attachments"][0]["blocks"][2]["elements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["text"]["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(buttons, ["View alert", "Silence", "Acknowledge"]);
+    let pagerduty = body("/pagerduty");
+    assert_eq!(pagerduty["routing_key"], "pd-routing-key-0123456789");
+    assert_eq!(pagerduty["event_action"], "trigger");
+    assert_eq!(pagerduty["payload"]["severity"], "critical");
+    assert_eq!(
+        pagerduty["dedup_key"],
+        notify::bodies::dedup_key("{}:{alertname=\"DatabaseDown\"}"),
+        "the group key's SHA-256, as Alertmanager's"
+    );
+    let forwarded = body("/other-am/api/v2/alerts");
+    assert_eq!(forwarded[0]["labels"]["alertname"], "DatabaseDown");
+
+    // The secrets are sealed in the database and masked in the export; importing the export
+    // keeps them.
+    let stored: String = sqlx::query_scalar("select config::text from notify_config").fetch_one(&app.pool).await.unwrap();
+    let outbox: String = sqlx::query_scalar("select string_agg(target::text, ' ') from notify_outbox").fetch_one(&app.pool).await.unwrap();
+    let audit: String = sqlx::query_scalar("select string_agg(coalesce(after::text, ''), ' ') from audit_event").fetch_one(&app.pool).await.unwrap();
+    for text in [&stored, &outbox, &audit] {
+        assert!(!text.contains("pd-routing-key-0123456789") && !text.contains("hook-secret-path"), "{text}");
+    }
+    let export = app
+        .client
+        .get(app.url("/api/v1/alertmanager/config"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(export.contains("<secret>") && !export.contains("pd-routing-key"), "{export}");
+    let response = configure(&app, &token, &export).await;
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    let mut tx = app.pool.begin().await.unwrap();
+    let (config, version) = app::notifications::repo::config(&mut tx, tenant).await.unwrap();
+    assert_eq!(version, 2);
+    match &config.receivers[0].integrations[1] {
+        notify::config::Integration::PagerDuty { routing_key, .. } => assert_eq!(routing_key, "pd-routing-key-0123456789"),
+        other => panic!("{other:?}"),
+    }
+}

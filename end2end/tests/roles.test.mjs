@@ -12,10 +12,10 @@ describe('roles, administration and the audit trail', () => {
 
   test('each role sees the navigation it may use', async () => {
     for (const [role, email, expected] of [
-      ['admin', USERS.admin, ['Dashboards', 'Alerts', 'Explore', 'Scrape jobs', 'Audit', 'Status', 'Admin']],
-      ['manager', USERS.manager, ['Dashboards', 'Alerts', 'Scrape jobs', 'Audit', 'Status']],
-      ['editor', USERS.editor, ['Dashboards', 'Alerts', 'Explore', 'Scrape jobs', 'Audit', 'Status']],
-      ['viewer', USERS.viewer, ['Dashboards', 'Alerts', 'Scrape jobs', 'Audit', 'Status']],
+      ['admin', USERS.admin, ['Dashboards', 'Alerts', 'Notifications', 'Explore', 'Scrape jobs', 'Audit', 'Status', 'Admin']],
+      ['manager', USERS.manager, ['Dashboards', 'Alerts', 'Notifications', 'Scrape jobs', 'Audit', 'Status']],
+      ['editor', USERS.editor, ['Dashboards', 'Alerts', 'Notifications', 'Explore', 'Scrape jobs', 'Audit', 'Status']],
+      ['viewer', USERS.viewer, ['Dashboards', 'Alerts', 'Notifications', 'Scrape jobs', 'Audit', 'Status']],
     ]) {
       const { page, problems, close } = await openPage(suite.browser);
       await login(page, suite.server.baseUrl, email);

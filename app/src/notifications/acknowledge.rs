@@ -3,7 +3,7 @@
 //! an e-mail or Slack). An acknowledged alert is not repeated and not escalated. And the
 //! escalation runner that sends the steps of the tenants' escalation policies.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -210,20 +210,26 @@ pub async fn escalate(state: &AppState, now: i64) -> Result<usize, sqlx::Error> 
             acknowledged: &acknowledged,
             external_url: &state.rule_templates.external_url,
         };
+        // The steps sent so far in the alerts' current lives, for all of the tenant's at once.
+        let mut sent_steps: BTreeMap<(i64, i64), BTreeSet<(String, usize)>> = BTreeMap::new();
+        let rows: Vec<(i64, i64, String, i32)> = sqlx::query_as(
+            "select e.fingerprint, e.received_ms, e.policy, e.step
+               from notify_escalation e
+               join notify_alert a on a.tenant_id = e.tenant_id and a.fingerprint = e.fingerprint
+                                  and a.received_ms = e.received_ms
+              where e.tenant_id = $1",
+        )
+        .bind(tenant)
+        .fetch_all(&mut *tx)
+        .await?;
+        for (fp, received, policy, step) in rows {
+            sent_steps.entry((fp, received)).or_default().insert((policy, step as usize));
+        }
+        let none = BTreeSet::new();
         for (fp, s) in &stored {
-            let done: BTreeSet<(String, usize)> = sqlx::query_as::<_, (String, i32)>(
-                "select policy, step from notify_escalation where tenant_id = $1 and fingerprint = $2 and received_ms = $3",
-            )
-            .bind(tenant)
-            .bind(*fp as i64)
-            .bind(s.received_ms)
-            .fetch_all(&mut *tx)
-            .await?
-            .into_iter()
-            .map(|(p, i)| (p, i as usize))
-            .collect();
+            let done = sent_steps.get(&(*fp as i64, s.received_ms)).unwrap_or(&none);
             let muted = notify::dispatch::Muted::of(&world, &s.alert.labels, now).is_muted();
-            let due = notify::escalation::due(&config.escalations, &s.alert, s.acknowledged_by.is_some(), muted, &done, now);
+            let due = notify::escalation::due(&config.escalations, &s.alert, s.acknowledged_by.is_some(), muted, done, now);
             for step in due {
                 let claimed = sqlx::query(
                     "insert into notify_escalation (tenant_id, fingerprint, received_ms, policy, step, sent_ms)

@@ -52,7 +52,7 @@ fn InboxEntry(item: InboxItem) -> impl IntoView {
             <div class="rule-group-head">
                 <span class=format!("pill alert-{}", item.status)>{item.status.clone()}</span>
                 <strong>{item.title.clone()}</strong>
-                <span class="muted">{format!("{} · to {}", item.created.format("%Y-%m-%d %H:%M:%S UTC"), item.receiver)}</span>
+                <span class="muted">{format!("{} · to {}", super::ms_text(item.created.timestamp_millis()), item.receiver)}</span>
                 {item.unread.then(|| view! { <span class="tag">"new"</span> })}
             </div>
             <ul class="inbox-alerts">

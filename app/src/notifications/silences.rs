@@ -157,7 +157,7 @@ pub fn SilenceBox(
                 <p><strong>"Silenced: "</strong>"its notifications are muted."</p>
                 <ul>
                     {silenced_by.into_iter().map(|(m, until, by, comment)| view! {
-                        <li><code>{m}</code>{format!(" until {} by {by}", until.format("%Y-%m-%d %H:%M UTC"))}
+                        <li><code>{m}</code>{format!(" until {} by {by}", crate::alerting::time_text(until))}
                             {(!comment.is_empty()).then(|| view! { <span class="muted">{format!(" — {comment}")}</span> })}</li>
                     }).collect_view()}
                 </ul>

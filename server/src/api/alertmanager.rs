@@ -244,12 +244,18 @@ impl Snapshot {
     }
 }
 
+/// The tenant a read is about, when the caller may read: or the answer to give instead (403,
+/// or 400 for a caller who sees several tenants and names none of them).
+fn readable_tenant(scope: &app::ssr::scope::Scope, params: &Params) -> Result<Uuid, Response> {
+    scope.require_read().map_err(|e| ApiError(e).into_response())?;
+    tenant(scope, params)
+}
+
 /// A read of the tenant's alerts: the caller may read, names a tenant it sees (when it sees
 /// several), and gives valid filters; otherwise the answer to give instead.
 async fn read_alerts(state: &AppState, scope: &app::ssr::scope::Scope, params: Vec<(String, String)>) -> Result<(Snapshot, AlertFilter), Response> {
-    scope.require_read().map_err(|e| ApiError(e).into_response())?;
     let params = Params(params);
-    let tenant = tenant(scope, &params)?;
+    let tenant = readable_tenant(scope, &params)?;
     let filter = AlertFilter::from(&params).map_err(bad_request)?;
     let snapshot = Snapshot::read(state, scope, tenant).await.map_err(IntoResponse::into_response)?;
     Ok((snapshot, filter))
@@ -308,11 +314,10 @@ async fn list_silences(
     ApiScope(scope): ApiScope,
     Form(params): Form<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
-    scope.require_read()?;
     let params = Params(params);
-    let tenant = match tenant(&scope, &params) {
+    let tenant = match readable_tenant(&scope, &params) {
         Ok(t) => t,
-        Err(response) => return Ok(response),
+        Err(refused) => return Ok(refused),
     };
     let mut filter = Vec::new();
     for text in params.all("filter") {
@@ -423,10 +428,9 @@ async fn get_silence(
     Path(id): Path<String>,
     Form(params): Form<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
-    scope.require_read()?;
-    let tenant = match tenant(&scope, &Params(params)) {
+    let tenant = match readable_tenant(&scope, &Params(params)) {
         Ok(t) => t,
-        Err(response) => return Ok(response),
+        Err(refused) => return Ok(refused),
     };
     let silence = repo::silence(&scope, &state.pool, tenant, &id).await?;
     Ok(Json(silence_json(&silence, now_ms())).into_response())
@@ -451,10 +455,9 @@ async fn status(
     ApiScope(scope): ApiScope,
     Form(params): Form<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
-    scope.require_read()?;
-    let tenant = match tenant(&scope, &Params(params)) {
+    let tenant = match readable_tenant(&scope, &Params(params)) {
         Ok(t) => t,
-        Err(response) => return Ok(response),
+        Err(refused) => return Ok(refused),
     };
     let yaml = repo::export(&scope, &state.pool, tenant).await?;
     let started = now_ms() - state.started_at.elapsed().as_millis() as i64;
@@ -479,10 +482,9 @@ async fn receivers(
     ApiScope(scope): ApiScope,
     Form(params): Form<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
-    scope.require_read()?;
-    let tenant = match tenant(&scope, &Params(params)) {
+    let tenant = match readable_tenant(&scope, &Params(params)) {
         Ok(t) => t,
-        Err(response) => return Ok(response),
+        Err(refused) => return Ok(refused),
     };
     let mut tx = scope.begin(&state.pool).await?;
     let (config, _) = repo::config(tx.conn(), tenant).await?;
@@ -495,10 +497,9 @@ async fn export_config(
     ApiScope(scope): ApiScope,
     Form(params): Form<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
-    scope.require_read()?;
-    let tenant = match tenant(&scope, &Params(params)) {
+    let tenant = match readable_tenant(&scope, &Params(params)) {
         Ok(t) => t,
-        Err(response) => return Ok(response),
+        Err(refused) => return Ok(refused),
     };
     let yaml = repo::export(&scope, &state.pool, tenant).await?;
     Ok(([(header::CONTENT_TYPE, "application/yaml")], yaml).into_response())

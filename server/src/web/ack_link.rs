@@ -30,6 +30,11 @@ fn page(status: StatusCode, css: &str, title: &str, body: &str) -> Response {
     (status, Html(html)).into_response()
 }
 
+/// The page of a link that is not Meridian's, or no longer valid.
+fn not_valid(css: &str, message: &str) -> Response {
+    page(StatusCode::NOT_FOUND, css, "Link not valid", &format!("<p class=\"muted\">{}.</p>", escape(message)))
+}
+
 fn css(state: &AppState) -> String {
     let options = &state.leptos_options;
     format!("/{}/{}.css", options.site_pkg_dir, options.output_name)
@@ -39,7 +44,7 @@ pub async fn show(State(state): State<AppState>, Path(token): Path<String>) -> R
     let css = css(&state);
     let claims = match verify_link(&state.auth.secret_key, &token) {
         Ok(claims) => claims,
-        Err(message) => return page(StatusCode::NOT_FOUND, &css, "Link not valid", &format!("<p class=\"muted\">{}.</p>", escape(&message))),
+        Err(message) => return not_valid(&css, &message),
     };
     let alert = match link_alert(&state.pool, &claims).await {
         Ok(alert) => alert,
@@ -72,7 +77,7 @@ pub async fn acknowledge(State(state): State<AppState>, Path(token): Path<String
     let css = css(&state);
     let claims = match verify_link(&state.auth.secret_key, &token) {
         Ok(claims) => claims,
-        Err(message) => return page(StatusCode::NOT_FOUND, &css, "Link not valid", &format!("<p class=\"muted\">{}.</p>", escape(&message))),
+        Err(message) => return not_valid(&css, &message),
     };
     match acknowledge_by_link(&state.pool, &claims).await {
         Ok(()) => page(StatusCode::OK, &css, "Acknowledged", "<p class=\"callout\" id=\"acknowledged\">The alert is acknowledged: no more repeats or escalations for it.</p>"),

@@ -30,7 +30,7 @@ use admin::{
     users::UsersPage, AdminLayout,
 };
 use alerting::{AlertRoute, AlertsRoute, RuleEditorRoute, RuleImportRoute, RulesRoute};
-use notifications::{ContactPointsRoute, InboxRoute, PoliciesRoute, SilencesRoute};
+use notifications::{ContactPointsRoute, InboxRoute, PoliciesRoute, SilencesRoute, TemplatesRoute};
 use audit::AuditRoute;
 use auth::{get_current_user, Landing, LoginPage, RequireRole, UserResource};
 use components::{enhance::FormEnhancer, AppHeader, NotFound};
@@ -95,6 +95,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("alerting/notifications") view=ContactPointsRoute ssr=SsrMode::Async/>
                     <Route path=path!("alerting/routes") view=PoliciesRoute ssr=SsrMode::Async/>
                     <Route path=path!("alerting/silences") view=SilencesRoute ssr=SsrMode::Async/>
+                    <Route path=path!("alerting/templates") view=TemplatesRoute ssr=SsrMode::Async/>
                     <Route path=path!("inbox") view=InboxRoute ssr=SsrMode::Async/>
                     <Route path=path!("alerting/import") view=RuleImportRoute ssr=SsrMode::Async/>
                     <Route path=path!("alerting/new") view=RuleEditorRoute ssr=SsrMode::Async/>

@@ -6,7 +6,23 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 import { login, openPage, SCREENSHOTS, serverAndBrowser, USERS } from './harness.mjs';
+
+/// The parts of the messages a local SMTP server (aiosmtpd's debugging handler) printed,
+/// decoded from quoted-printable or base64.
+function mailParts(printed) {
+  const parts = [];
+  for (const chunk of printed.split(/\n--[^\n]+\n/)) {
+    const [head, ...rest] = chunk.split(/\r?\n\r?\n/);
+    const body = rest.join('\n\n');
+    if (/Content-Transfer-Encoding: base64/i.test(head)) parts.push(Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8'));
+    else if (/Content-Transfer-Encoding: quoted-printable/i.test(head)) {
+      parts.push(body.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16))));
+    } else parts.push(chunk);
+  }
+  return parts.join('\n');
+}
 
 /// Reloads `url` until `selector` is there (at most `seconds`).
 async function until(page, url, selector, seconds, what) {
@@ -33,10 +49,10 @@ describe('notifications', () => {
     await Promise.all([page.waitForURL(/\/alerting\/import\?done/), page.click('#rule-import-form button[type=submit]')]);
 
     // group_wait is 10 s in the demo's routing: the notification comes within half a minute.
+    // (The demo's weekly digest may be unread already; the inbox is checked for the alert.)
     await until(page, `${base}/dashboards`, '#unread-count', 60, 'no unread notification arrived');
-    await page.goto(`${base}/inbox?tenant=acme`, { waitUntil: 'networkidle' });
+    await until(page, `${base}/inbox?tenant=acme`, '#inbox .inbox-item:has-text("E2ePaging")', 60, 'the alert did not reach the inbox');
     const item = page.locator('#inbox .inbox-item', { hasText: 'E2ePaging' }).first();
-    await item.waitFor();
     assert.match(await item.textContent(), /to on-call/);
     assert.match(await item.textContent(), /paging the on-call person/);
     await page.screenshot({ path: join(SCREENSHOTS, 'notifications-inbox.png'), fullPage: true });
@@ -51,7 +67,9 @@ describe('notifications', () => {
     await anonymous.page.goto(`${base}${ackHref}`, { waitUntil: 'networkidle' });
     assert.match(await anonymous.page.textContent('main'), /Already acknowledged/);
     await anonymous.close();
-    // Opened: nothing is unread any more.
+    // Opened (the admin's other tenants' inboxes too, which hold their weekly digests):
+    // nothing is unread any more.
+    for (const tenant of ['globex', 'initech']) await page.goto(`${base}/inbox?tenant=${tenant}`, { waitUntil: 'networkidle' });
     await page.goto(`${base}/dashboards`, { waitUntil: 'networkidle' });
     assert.equal(await page.locator('#unread-count').count(), 0);
 
@@ -107,7 +125,7 @@ describe('notifications', () => {
     await page.fill('input[name=email]', USERS.editor);
     await page.fill('input[name=password]', 'meridian-demo-password');
     await Promise.all([page.waitForURL(`${base}/d/tenant-overview`), page.click('#login-form button[type=submit]')]);
-    for (const path of ['/alerting/notifications', '/alerting/routes', '/alerting/silences', '/inbox']) {
+    for (const path of ['/alerting/notifications', '/alerting/routes', '/alerting/silences', '/alerting/templates', '/inbox']) {
       await page.goto(`${base}${path}`);
       const width = await page.evaluate(() => document.documentElement.scrollWidth);
       assert.ok(width <= 390, `${path}: no sideways scroll (${width}px)`);
@@ -121,5 +139,76 @@ describe('notifications', () => {
     assert.match(await page.locator('#silences').textContent(), /alertname="SlowResponses".*editor@acme\.demo/s);
     await page.screenshot({ path: join(SCREENSHOTS, 'notifications-silences-phone.png'), fullPage: true });
     await close();
+  });
+  test('an admin adds a template, an e-mail contact point and a policy; the e-mail acknowledges', async () => {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const smtp = spawn('/usr/bin/python3', ['-m', 'aiosmtpd', '-n', '-l', `127.0.0.1:${port}`]);
+    let printed = '';
+    smtp.stdout.on('data', (d) => { printed += d; });
+    const { page, problems, close } = await openPage(suite.browser, { viewport: { width: 1440, height: 1000 } });
+    const base = suite.server.baseUrl;
+    try {
+      await login(page, base, USERS.admin);
+
+      // A template file, previewed against a sample alert before it is saved.
+      await page.goto(`${base}/alerting/templates?tenant=acme`, { waitUntil: 'networkidle' });
+      await page.fill('#template-form input[name=file]', 'oncall.tmpl');
+      await page.fill('#template-form textarea[name=content]',
+        '{{ define "oncall.subject" }}[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }} on {{ .CommonLabels.service }}{{ end }}');
+      await page.fill('#template-form input[name=title]', '{{ template "oncall.subject" . }}');
+      await Promise.all([page.waitForNavigation(), page.click('#preview-template')]);
+      assert.equal(await page.locator('#preview-title').textContent(), '[FIRING] HighErrorRatio on checkout');
+      await page.screenshot({ path: join(SCREENSHOTS, 'notifications-templates.png'), fullPage: true });
+      await Promise.all([page.waitForNavigation(), page.click('#save-template')]);
+      await page.locator('#template-files li[data-file="oncall.tmpl"]').waitFor();
+
+      // An e-mail contact point whose subject is the template, made in the form.
+      await page.goto(`${base}/alerting/notifications?tenant=acme`, { waitUntil: 'networkidle' });
+      const form = page.locator('#new-contact-point');
+      await form.locator('input[name=name]').fill('e2e-mail');
+      await form.locator('select[name=kind]').selectOption('email');
+      await form.locator('input[name=to]').fill('oncall@acme.example');
+      await form.locator('input[name=smarthost]').fill(`127.0.0.1:${port}`);
+      await form.locator('input[name=from]').fill('meridian@acme.example');
+      await form.locator('input[name=require_tls]').uncheck();
+      await form.locator('input[name=title]').fill('{{ template "oncall.subject" . }}');
+      await form.locator('#add-contact-point').click();
+      await page.locator('.contact-point[data-receiver=e2e-mail]').waitFor();
+
+      // A policy sending the alert there, first among the policies.
+      await page.goto(`${base}/alerting/routes?tenant=acme`, { waitUntil: 'networkidle' });
+      const route = page.locator('#new-route');
+      await route.locator('input[name=matchers]').fill('alertname="E2eMail"');
+      await route.locator('select[name=receiver]').selectOption('e2e-mail');
+      await route.locator('input[name=group_wait]').fill('1s');
+      await route.locator('#add-route').click();
+      await page.locator('#route-tree .route[data-receiver=e2e-mail]').waitFor();
+      await page.screenshot({ path: join(SCREENSHOTS, 'notifications-new-route.png'), fullPage: true });
+
+      // A rule that fires: its e-mail arrives with the template's subject and an acknowledge link.
+      await page.goto(`${base}/alerting/import?tenant=acme`, { waitUntil: 'networkidle' });
+      const rules = 'groups:\n  - name: e2e-mail\n    interval: 5s\n    rules:\n      - alert: E2eMail\n        expr: vector(1)\n        labels: {severity: critical, service: e2e}\n        annotations: {summary: mailed to the on-call person}\n';
+      await page.fill('#rule-import-form textarea[name=yaml]', rules);
+      await Promise.all([page.waitForURL(/\/alerting\/import\?done/), page.click('#rule-import-form button[type=submit]')]);
+      for (let i = 0; !/Subject: \[FIRING\] E2eMail on e2e/.test(printed); i++) {
+        assert.ok(i < 60, `no e-mail arrived: ${printed.slice(0, 2000)}`);
+        await page.waitForTimeout(1000);
+      }
+      const link = mailParts(printed).match(/https?:\/\/[^\s"<>]+\/ack\/[A-Za-z0-9._-]+/);
+      assert.ok(link, `the e-mail has an acknowledge link: ${mailParts(printed).slice(0, 3000)}`);
+      const ackPath = new URL(link[0]).pathname;
+
+      // Followed from the e-mail, without a login: acknowledged once.
+      const anonymous = await openPage(suite.browser, { viewport: { width: 390, height: 844 } });
+      await anonymous.page.goto(`${base}${ackPath}`, { waitUntil: 'networkidle' });
+      assert.match(await anonymous.page.locator('h1').textContent(), /Acknowledge E2eMail/);
+      await Promise.all([anonymous.page.waitForNavigation(), anonymous.page.click('#acknowledge-link')]);
+      await anonymous.page.locator('#acknowledged').waitFor();
+      await anonymous.close();
+      assert.deepEqual(problems, []);
+    } finally {
+      smtp.kill();
+      await close();
+    }
   });
 });

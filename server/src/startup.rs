@@ -97,6 +97,7 @@ impl Application {
             let replica = format!("{}:{}", hostname(), std::process::id());
             tokio::spawn(app::notifications::dispatcher::run(scrape_state.clone()));
             tokio::spawn(app::notifications::delivery::run(scrape_state.clone(), replica));
+            tokio::spawn(app::notifications::digest::run(scrape_state.clone()));
         }
         crate::scrape::start(scrape_state, self_target);
         Ok(Application {

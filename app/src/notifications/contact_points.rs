@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use super::{ms_text, DeliveryView, ReceiverView, SendTestNotification, TenantChoice, TenantSwitch};
+use super::{ms_text, DeliveryView, DigestPreview, DigestRow, ReceiverView, SendTestNotification, TenantChoice, TenantSwitch};
 use crate::{
     auth::RequireRole,
     components::{
@@ -27,6 +27,7 @@ pub fn NotificationNav(current: &'static str) -> impl IntoView {
         ("/alerting/notifications", "Contact points"),
         ("/alerting/routes", "Notification policies"),
         ("/alerting/silences", "Silences"),
+        ("/alerting/templates", "Templates"),
         ("/inbox", "Inbox"),
     ];
     view! {
@@ -46,6 +47,18 @@ fn ContactPoints() -> impl IntoView {
     let send = ServerAction::<SendTestNotification>::new();
     let error = use_form_error("send_test_notification", send);
     let page = Resource::new(move || (tenant.get(), send.version().get()), |(t, _)| super::load_contact_points(t));
+    // `?digest=N`: the preview of the tenant's Nth digest, rendered on the server (no script).
+    let digest = Memo::new(move |_| query.read().get("digest").unwrap_or_default());
+    let preview = Resource::new(
+        move || (tenant.get(), digest.get()),
+        |(t, d)| async move {
+            if d.is_empty() {
+                None
+            } else {
+                Some(super::load_digest_preview(t, d).await)
+            }
+        },
+    );
     view! {
         <Title text="Contact points"/>
         <div class="page-header">
@@ -68,7 +81,18 @@ fn ContactPoints() -> impl IntoView {
                     <div id="contact-points">
                         {page.receivers.into_iter().map(|receiver| view! { <ReceiverCard receiver tenant=tenant.clone() send/> }).collect_view()}
                     </div>
+                    <Digests digests=page.digests tenant=tenant.name.clone()/>
+                    {tenant.can_edit.then(|| view! { <super::forms::NewContactPoint tenant=tenant.clone()/> })}
                 }.into_any()
+            })}
+        </Transition>
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match preview.await {
+                    None => ().into_any(),
+                    Some(Ok(preview)) => view! { <DigestPreviewCard preview tenant=tenant.get()/> }.into_any(),
+                    Some(Err(error)) => load_error(error),
+                }
             })}
         </Transition>
     }
@@ -77,6 +101,7 @@ fn ContactPoints() -> impl IntoView {
 #[component]
 fn ReceiverCard(receiver: ReceiverView, tenant: TenantChoice, send: ServerAction<SendTestNotification>) -> impl IntoView {
     let name = receiver.name.clone();
+    let (remove_tenant, remove_name) = (tenant.name.clone(), receiver.name.clone());
     view! {
         <section class="card contact-point" data-receiver=receiver.name.clone()>
             <div class="rule-group-head">
@@ -88,6 +113,7 @@ fn ReceiverCard(receiver: ReceiverView, tenant: TenantChoice, send: ServerAction
                         <input type="hidden" name="receiver" value=name.clone()/>
                         <button type="submit" class="button subtle send-test">"Send test notification"</button>
                     </ActionForm>
+                    <super::forms::RemoveButton tenant=remove_tenant.clone() contact_point=remove_name.clone()/>
                 })}
             </div>
             <table class="table">
@@ -135,5 +161,65 @@ pub fn Deliveries(deliveries: Vec<DeliveryView>) -> impl IntoView {
                 </tbody>
             </table>
         </div>
+    }
+}
+
+/// The tenant's scheduled digests (`digests:` in the configuration), each with a preview.
+#[component]
+fn Digests(digests: Vec<DigestRow>, tenant: String) -> impl IntoView {
+    view! {
+        <section class="card digests" id="digests">
+            <h2>"Digests"</h2>
+            <p class="muted">"A summary of the tenant's alerting, daily or weekly: alerts fired by severity, time to acknowledge and to resolve, the noisiest rules. A new digest sends the last completed period at once."</p>
+            {if digests.is_empty() {
+                view! { <p class="muted empty">"No digests. Add one under " <code>"digests:"</code> " in the notification policies' configuration, e.g. " <code>"{receiver: team, every: weekly, weekday: monday, at: \"08:00\", time_zone: Europe/Berlin}"</code>"."</p> }.into_any()
+            } else {
+                view! {
+                    <div class="table-scroll">
+                        <table class="table">
+                            <thead><tr><th>"Contact point"</th><th>"Schedule"</th><th>"Time zone"</th><th>"Last sent"</th><th>"Next due"</th><th></th></tr></thead>
+                            <tbody>
+                                {digests.into_iter().map(|d| {
+                                    let href = format!("/alerting/notifications?tenant={}&digest={}#digest-preview", crate::url::encode(&tenant), d.index);
+                                    view! {
+                                        <tr data-receiver=d.receiver.clone()>
+                                            <td>{d.receiver.clone()}</td>
+                                            <td>{d.schedule.clone()}</td>
+                                            <td>{d.time_zone.clone()}</td>
+                                            <td class="nowrap">{d.last_sent_ms.map(ms_text).unwrap_or_else(|| "never".into())}</td>
+                                            <td class="nowrap">{d.next_due_ms.map(ms_text).unwrap_or_default()}</td>
+                                            <td><a class="button subtle digest-preview-link" href=href>"Preview"</a></td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                }.into_any()
+            }}
+        </section>
+    }
+}
+
+/// A digest of the running period as its e-mail would show it; the HTML in a sandboxed frame,
+/// so its own styles stay its own and nothing in it can run.
+#[component]
+fn DigestPreviewCard(preview: DigestPreview, tenant: String) -> impl IntoView {
+    let close = format!("/alerting/notifications?tenant={}", crate::url::encode(&tenant));
+    view! {
+        <section class="card digest-preview" id="digest-preview">
+            <div class="rule-group-head">
+                <h2>"Digest preview"</h2>
+                <a class="button subtle" href=close>"Close"</a>
+            </div>
+            <p><strong>{preview.subject.clone()}</strong></p>
+            <p class="muted">{format!("To {}, {}. The period running now, so far.", preview.receiver, preview.schedule)}</p>
+            <iframe title="The digest as e-mailed" sandbox="" srcdoc=preview.html
+                style="width:100%;min-height:720px;border:1px solid #e9e9e9;background:#fff;"></iframe>
+            <details>
+                <summary>"Plain text"</summary>
+                <pre class="digest-text">{preview.text}</pre>
+            </details>
+        </section>
     }
 }

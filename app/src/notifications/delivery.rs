@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use notify::{
     bodies::{self, Links},
     config::Integration,
+    template::Texts,
     webhook::Message,
 };
 use rand::Rng;
@@ -19,7 +20,7 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use super::repo::now_ms;
-use crate::ssr::AppState;
+use crate::{error::AppError, ssr::AppState};
 
 const TICK: Duration = Duration::from_millis(100);
 /// Rows one worker takes (and sends concurrently) at a time.
@@ -40,6 +41,8 @@ pub struct Delivery {
     pub attempts: i32,
     pub give_up_ms: i64,
     pub cause_ms: i64,
+    /// A scheduled digest's report (`digest.rs` delivers it; `message` is then empty).
+    pub digest: Option<notify::digest::Report>,
 }
 
 /// What an attempt came to.
@@ -95,7 +98,7 @@ pub async fn take(state: &AppState, now: i64, limit: i64) -> Result<Vec<Delivery
               order by next_attempt_ms limit $2 for update skip locked)
          update notify_outbox o set lease_until_ms = $1 + $3, attempts = o.attempts + 1
            from due where o.id = due.id
-         returning o.id, o.tenant_id, o.target, o.message, o.attempts, o.give_up_ms, o.cause_ms",
+         returning o.id, o.tenant_id, o.target, o.message, o.attempts, o.give_up_ms, o.cause_ms, o.status",
     )
     .bind(now)
     .bind(limit)
@@ -107,14 +110,16 @@ pub async fn take(state: &AppState, now: i64, limit: i64) -> Result<Vec<Delivery
         .filter_map(|row| {
             let mut target: Integration = serde_json::from_value(row.get("target")).ok()?;
             super::secrets::open_integration(&mut target).ok()?;
+            let (message, digest) = super::digest::message_of(row.get("status"), row.get("message"))?;
             Some(Delivery {
                 id: row.get("id"),
                 tenant: row.get("tenant_id"),
                 target,
-                message: serde_json::from_value(row.get("message")).ok()?,
+                message,
                 attempts: row.get("attempts"),
                 give_up_ms: row.get("give_up_ms"),
                 cause_ms: row.get("cause_ms"),
+                digest,
             })
         })
         .collect())
@@ -156,6 +161,9 @@ fn links(state: &AppState, tenant: Uuid, message: &Message) -> Links {
 
 /// Sends one notification.
 pub async fn deliver(state: &AppState, client: &reqwest::Client, d: &Delivery) -> Outcome {
+    if let Some(report) = &d.digest {
+        return super::digest::deliver(state, client, d, report).await;
+    }
     let message = &d.message;
     let post = |url: &str, body: Value| {
         client
@@ -163,14 +171,18 @@ pub async fn deliver(state: &AppState, client: &reqwest::Client, d: &Delivery) -
             .header("Idempotency-Key", d.id.to_string())
             .json(&body)
     };
+    let texts = match texts(state, d).await {
+        Ok(texts) => texts,
+        Err((error, retry)) => return Outcome { http_status: None, error: Some(error), retry },
+    };
     let request = match &d.target {
         Integration::Webhook { url, max_alerts, .. } => post(url, message.webhook_body(*max_alerts)),
         Integration::Slack { api_url, channel, username, .. } => {
-            post(api_url, bodies::slack(message, channel, username, &links(state, d.tenant, message)))
+            post(api_url, bodies::slack(message, channel, username, &links(state, d.tenant, message), &texts))
         }
         Integration::PagerDuty { url, routing_key, severity, .. } => post(
             url,
-            bodies::pagerduty(message, routing_key, severity, false, &links(state, d.tenant, message)),
+            bodies::pagerduty(message, routing_key, severity, false, &links(state, d.tenant, message), &texts),
         ),
         Integration::Alertmanager { url, .. } => post(
             &format!("{}/api/v2/alerts", url.trim_end_matches('/')),
@@ -178,7 +190,7 @@ pub async fn deliver(state: &AppState, client: &reqwest::Client, d: &Delivery) -
         ),
         Integration::Inbox { .. } => return to_inbox(state, d).await,
         Integration::Email { .. } => {
-            return match super::email::send(&d.target, message, &links(state, d.tenant, message), &d.id.to_string()).await {
+            return match super::email::send(&d.target, message, &links(state, d.tenant, message), &texts, &d.id.to_string()).await {
                 Ok(()) => Outcome { http_status: None, error: None, retry: false },
                 Err((error, retry)) => Outcome { http_status: None, error: Some(error), retry },
             }
@@ -204,6 +216,21 @@ pub async fn deliver(state: &AppState, client: &reqwest::Client, d: &Delivery) -
             retry: true,
         },
     }
+}
+
+/// The receiver's texts from the tenant's templates as they are now: Alertmanager renders when
+/// it sends, so a template fixed after a failed attempt is used by the next one. A template that
+/// fails to render will fail again: no retry.
+async fn texts(state: &AppState, d: &Delivery) -> Result<Texts, (String, bool)> {
+    if d.target.template_fields().is_empty() {
+        return Ok(Texts::default());
+    }
+    let config = async {
+        let mut conn = state.pool.acquire().await?;
+        super::repo::config(&mut conn, d.tenant).await
+    };
+    let (config, _) = config.await.map_err(|error: AppError| (error.to_string(), true))?;
+    config.templates.texts(&d.target, &d.message).map_err(|error| (error, false))
 }
 
 fn describe(error: &reqwest::Error) -> String {

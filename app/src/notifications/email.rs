@@ -20,6 +20,7 @@ use lettre::{
 use notify::{
     bodies::{self, Links},
     config::Integration,
+    template::Texts,
     webhook::Message,
 };
 
@@ -46,6 +47,7 @@ pub async fn send(
     target: &Integration,
     message: &Message,
     links: &Links,
+    texts: &Texts,
     idempotency_key: &str,
 ) -> Result<(), (String, bool)> {
     let Integration::Email {
@@ -55,7 +57,7 @@ pub async fn send(
         return Err((format!("not an e-mail integration: {}", target.kind()), false));
     };
     // A configuration that cannot become a message will not become one on a later attempt.
-    let email = build(to, from, headers, message, links, idempotency_key).map_err(|error| (error, false))?;
+    let email = build(to, from, headers, message, links, texts, idempotency_key).map_err(|error| (error, false))?;
     let transport = transport(smarthost, hello, auth_username, auth_password, *require_tls)
         .map_err(|error| (error, false))?;
     // lettre's timeout bounds each step; this bounds the whole conversation, as the lease
@@ -75,21 +77,19 @@ fn build(
     headers: &std::collections::BTreeMap<String, String>,
     message: &Message,
     links: &Links,
+    texts: &Texts,
     idempotency_key: &str,
 ) -> Result<lettre::Message, String> {
     let sender = Mailbox::from_str(from.trim()).map_err(|error| format!("from {from:?}: {error}"))?;
     // `to` holds one address or several separated by commas, as Alertmanager reads it.
     let recipients = Mailboxes::from_str(to.trim()).map_err(|error| format!("to {to:?}: {error}"))?;
-    let mut subject = bodies::subject(message);
+    // The subject is rendered with the receiver's templates (`texts`).
+    let subject = texts.title.clone().unwrap_or_else(|| bodies::subject(message));
     let mut extra = Vec::new();
     for (name, value) in headers {
-        // Alertmanager's values are templates; Meridian does not run e-mail templates, and a
-        // template sent as it is written would only confuse the reader.
-        if value.contains("{{") || OWN_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
-            continue;
-        }
-        if name.eq_ignore_ascii_case("subject") {
-            subject = value.clone();
+        // Other headers are sent only when they are plain text: a template sent as it is
+        // written would only confuse the reader.
+        if value.contains("{{") || name.eq_ignore_ascii_case("subject") || OWN_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
             continue;
         }
         let name = HeaderName::new_from_ascii(name.clone()).map_err(|_| format!("header name {name:?} is not valid"))?;
@@ -117,12 +117,12 @@ fn build(
                 .singlepart(
                     SinglePart::builder()
                         .header(ContentType::TEXT_PLAIN)
-                        .body(bodies::email_text(message, links)),
+                        .body(texts.text.clone().unwrap_or_else(|| bodies::email_text(message, links))),
                 )
                 .singlepart(
                     SinglePart::builder()
                         .header(ContentType::TEXT_HTML)
-                        .body(bodies::email_html(message, links)),
+                        .body(texts.html.clone().unwrap_or_else(|| bodies::email_html(message, links))),
                 ),
         )
         .map_err(|error| format!("the message cannot be built: {error}"))
@@ -189,6 +189,73 @@ fn describe(error: &lettre::transport::smtp::Error, smarthost: &str) -> (String,
     (format!("{smarthost}: {error}"), retry)
 }
 
+/// Sends a scheduled digest to the integration's addresses: `text` and `html` as one
+/// multipart/alternative message with the headers a notification carries (the configured ones
+/// that are plain text; a configured `Subject` is for alerts), the outbox id in its
+/// `Message-ID`.
+pub async fn send_digest(
+    target: &Integration,
+    subject: &str,
+    text: String,
+    html: String,
+    idempotency_key: &str,
+) -> Result<(), (String, bool)> {
+    let Integration::Email {
+        to, from, hello, smarthost, auth_username, auth_password, require_tls, headers, ..
+    } = target
+    else {
+        return Err((format!("not an e-mail integration: {}", target.kind()), false));
+    };
+    let email = build_digest(to, from, headers, subject, text, html, idempotency_key).map_err(|error| (error, false))?;
+    let transport = transport(smarthost, hello, auth_username, auth_password, *require_tls)
+        .map_err(|error| (error, false))?;
+    match tokio::time::timeout(TIMEOUT, transport.send(email)).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(error)) => Err(describe(&error, smarthost)),
+        Err(_) => Err((format!("timed out after {} s", TIMEOUT.as_secs()), true)),
+    }
+}
+
+fn build_digest(
+    to: &str,
+    from: &str,
+    headers: &std::collections::BTreeMap<String, String>,
+    subject: &str,
+    text: String,
+    html: String,
+    idempotency_key: &str,
+) -> Result<lettre::Message, String> {
+    let sender = Mailbox::from_str(from.trim()).map_err(|error| format!("from {from:?}: {error}"))?;
+    let recipients = Mailboxes::from_str(to.trim()).map_err(|error| format!("to {to:?}: {error}"))?;
+    let mut builder = lettre::Message::builder()
+        .from(sender.clone())
+        .subject(subject)
+        .message_id(Some(format!("<{idempotency_key}@{}>", sender.email.domain())))
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("X-Meridian-Notification"),
+            idempotency_key.to_string(),
+        ))
+        .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("Auto-Submitted"), "auto-generated".into()));
+    for mailbox in recipients {
+        builder = builder.to(mailbox);
+    }
+    for (name, value) in headers {
+        let lower = name.to_ascii_lowercase();
+        if value.contains("{{") || lower == "subject" || OWN_HEADERS.contains(&lower.as_str()) {
+            continue;
+        }
+        let name = HeaderName::new_from_ascii(name.clone()).map_err(|_| format!("header name {name:?} is not valid"))?;
+        builder = builder.raw_header(HeaderValue::new(name, value.clone()));
+    }
+    builder
+        .multipart(
+            MultiPart::alternative()
+                .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(text))
+                .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(html)),
+        )
+        .map_err(|error| format!("the message cannot be built: {error}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,7 +318,7 @@ mod tests {
     #[test]
     fn the_message_has_both_parts_every_recipient_and_the_key() {
         let Integration::Email { to, from, headers, .. } = integration("127.0.0.1:25") else { unreachable!() };
-        let email = build(&to, &from, &headers, &message(), &links(), "0b9f").unwrap();
+        let email = build(&to, &from, &headers, &message(), &links(), &Texts::default(), "0b9f").unwrap();
         let raw = String::from_utf8(email.formatted()).unwrap();
         assert!(raw.contains("Subject: [FIRING:1] DiskFull"), "{raw}");
         assert!(raw.contains("Message-ID: <0b9f@example.com>"), "{raw}");
@@ -265,11 +332,17 @@ mod tests {
         let recipients: Vec<String> = email.envelope().to().iter().map(|a| a.to_string()).collect();
         assert_eq!(recipients, ["ops@example.com", "db@example.com"]);
         assert!(!raw.contains("hunter2"));
+
+        // The receiver's own templates' texts replace Meridian's.
+        let texts = Texts { title: Some("DB: disk".into()), html: Some("<p>own</p>".into()), ..Texts::default() };
+        let raw = String::from_utf8(build(&to, &from, &headers, &message(), &links(), &texts, "k").unwrap().formatted()).unwrap();
+        assert!(raw.contains("Subject: DB: disk") && raw.contains("<p>own</p>"), "{raw}");
+        assert!(raw.contains("Labels") || raw.contains("DiskFull"), "the text part stays Meridian's: {raw}");
     }
 
     #[test]
     fn a_bad_address_does_not_become_a_message() {
         let Integration::Email { from, headers, .. } = integration("127.0.0.1:25") else { unreachable!() };
-        assert!(build("not an address", &from, &headers, &message(), &links(), "k").is_err());
+        assert!(build("not an address", &from, &headers, &message(), &links(), &Texts::default(), "k").is_err());
     }
 }

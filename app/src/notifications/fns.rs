@@ -118,3 +118,19 @@ pub async fn unread_notifications() -> Result<i64, AppError> {
     .await;
     finish("unread_notifications", result)
 }
+
+/// A digest of the tenant's configuration (`digest` is its number on the contact points page)
+/// for the period running now, rendered as it would be sent.
+#[server(prefix = "/rpc", endpoint = "load_digest_preview")]
+pub async fn load_digest_preview(
+    #[server(default)] tenant: String,
+    #[server(default)] digest: String,
+) -> Result<super::DigestPreview, AppError> {
+    use crate::ssr::server_fns::{app_state, current_scope, finish};
+    let result = async {
+        let (scope, state) = (current_scope().await?, app_state()?);
+        super::digest::preview(&scope, &state.pool, &state.rule_templates.external_url, &tenant, &digest).await
+    }
+    .await;
+    finish("load_digest_preview", result)
+}

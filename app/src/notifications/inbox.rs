@@ -1,11 +1,12 @@
 //! `/inbox`: the notifications Meridian's built-in inbox kept for the tenant, newest first,
-//! unread ones marked; and the header's badge with the viewer's unread count.
+//! unread ones marked, scheduled digests with their numbers; and the header's badge with the
+//! viewer's unread count.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use super::{contact_points::NotificationNav, InboxItem, TenantSwitch};
+use super::{contact_points::NotificationNav, DigestView, InboxItem, TenantSwitch};
 use crate::{auth::RequireRole, components::load_error};
 
 #[component]
@@ -55,6 +56,7 @@ fn InboxEntry(item: InboxItem) -> impl IntoView {
                 <span class="muted">{format!("{} · to {}", super::ms_text(item.created.timestamp_millis()), item.receiver)}</span>
                 {item.unread.then(|| view! { <span class="tag">"new"</span> })}
             </div>
+            {item.digest.map(|digest| view! { <DigestEntry digest/> })}
             <ul class="inbox-alerts">
                 {item.alerts.into_iter().map(|a| view! {
                     <li><span class=format!("pill alert-{}", a.status)>{a.status.clone()}</span>" "<strong>{a.name.clone()}</strong>
@@ -64,6 +66,31 @@ fn InboxEntry(item: InboxItem) -> impl IntoView {
                 }).collect_view()}
             </ul>
         </li>
+    }
+}
+
+/// A scheduled digest: its period, its numbers and the noisiest rules.
+#[component]
+fn DigestEntry(digest: DigestView) -> impl IntoView {
+    view! {
+        <div class="inbox-digest">
+            <p class="muted">{digest.period}</p>
+            <ul>
+                <li>{digest.fired}</li>
+                <li>{digest.acknowledged}</li>
+                <li>{digest.resolved}</li>
+            </ul>
+            {(!digest.noisiest.is_empty()).then(|| view! {
+                <table class="table">
+                    <thead><tr><th>"Noisiest rules"</th><th>"Alerts fired"</th><th>"Notifications"</th></tr></thead>
+                    <tbody>
+                        {digest.noisiest.into_iter().map(|(rule, fired, notified)| view! {
+                            <tr><td>{rule}</td><td>{fired}</td><td>{notified}</td></tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            })}
+        </div>
     }
 }
 

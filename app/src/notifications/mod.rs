@@ -3,12 +3,14 @@
 //! the delivery workers that empty it (`delivery`). The semantics themselves live in
 //! `crates/notify`; the alerts come from the tenant's rules (`rule_alerts`) or its
 //! `/api/v2/alerts`. The pages: contact points and deliveries (`contact_points`), notification
-//! policies (`policies`), silences (`silences`) and the inbox (`inbox`).
+//! policies (`policies`), silences (`silences`), templates (`templates`) and the inbox (`inbox`).
 
 #[cfg(feature = "ssr")]
 pub mod acknowledge;
 #[cfg(feature = "ssr")]
 pub mod delivery;
+#[cfg(feature = "ssr")]
+pub mod digest;
 #[cfg(feature = "ssr")]
 pub mod dispatcher;
 #[cfg(feature = "ssr")]
@@ -36,9 +38,11 @@ pub mod wake {
 
 mod contact_points;
 mod fns;
+mod forms;
 mod inbox;
 mod policies;
 mod silences;
+mod templates;
 
 use serde::{Deserialize, Serialize};
 
@@ -47,6 +51,7 @@ pub use fns::*;
 pub use inbox::{InboxRoute, UnreadBadge};
 pub use policies::PoliciesRoute;
 pub use silences::{SilenceBox, SilencesRoute};
+pub use templates::TemplatesRoute;
 
 /// The tenant a notification page shows, and the others the viewer may switch to.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -87,6 +92,43 @@ pub struct DeliveryView {
 pub struct ContactPointsPage {
     pub tenant: TenantChoice,
     pub receivers: Vec<ReceiverView>,
+    pub digests: Vec<DigestRow>,
+}
+
+/// A scheduled digest of the tenant's configuration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DigestRow {
+    /// Its place in the configuration's `digests` (what the preview link names).
+    pub index: usize,
+    pub receiver: String,
+    /// `weekly on Monday at 08:00`.
+    pub schedule: String,
+    pub time_zone: String,
+    pub last_sent_ms: Option<i64>,
+    /// Now when a completed period is still to be sent.
+    pub next_due_ms: Option<i64>,
+}
+
+/// A digest of the period running now, rendered as it would be sent.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DigestPreview {
+    pub receiver: String,
+    pub schedule: String,
+    pub subject: String,
+    /// The e-mail's HTML part: a whole document, its values escaped.
+    pub html: String,
+    pub text: String,
+}
+
+/// A digest in the inbox, in the words the e-mail uses.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DigestView {
+    pub period: String,
+    pub fired: String,
+    pub acknowledged: String,
+    pub resolved: String,
+    /// The noisiest rules: name, alerts fired, notifications sent.
+    pub noisiest: Vec<(String, u64, u64)>,
 }
 
 /// One route of the tree, flattened in tree order.
@@ -117,6 +159,8 @@ pub struct PoliciesPage {
     pub tenant: TenantChoice,
     pub yaml: String,
     pub routes: Vec<RouteView>,
+    /// The contact points' names, for the new policy's form.
+    pub receivers: Vec<String>,
     pub inhibit_rules: Vec<String>,
     pub time_intervals: Vec<String>,
     /// Each escalation policy: what it matches and its steps.
@@ -153,6 +197,8 @@ pub struct InboxItem {
     pub title: String,
     pub alerts: Vec<InboxAlert>,
     pub unread: bool,
+    /// A scheduled digest's numbers (its status is `digest`).
+    pub digest: Option<DigestView>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -67,10 +67,15 @@ fn PoliciesView(
         <section class="card" id="route-tree">
             <h2>"Routes"</h2>
             <ol class="route-tree">
-                {page.routes.into_iter().map(|r| view! {
+                {page.routes.into_iter().scan(0usize, |top, r| {
+                    // The place of a policy under the root, which the remove form names.
+                    let place = (r.depth == 1).then(|| { *top += 1; *top - 1 });
+                    Some((place, r))
+                }).map(|(place, r)| view! {
                     <li style=format!("margin-left: {}rem", r.depth as f64 * 1.5) class="route" data-receiver=r.receiver.clone()>
                         <div><code>{r.matchers.clone()}</code>" → "<strong>{r.receiver.clone()}</strong>
-                            {r.continue_matching.then(|| view! { " "<span class="tag">"continue"</span> })}</div>
+                            {r.continue_matching.then(|| view! { " "<span class="tag">"continue"</span> })}
+                            {place.filter(|_| tenant.can_edit).map(|place| view! { <super::forms::RemoveButton tenant=tenant.name.clone() route=place.to_string()/> })}</div>
                         <div class="muted">{format!("group by {} · {}", r.group_by, r.timing)}
                             {(!r.mute.is_empty()).then(|| format!(" · {}", r.mute))}</div>
                     </li>
@@ -102,6 +107,7 @@ fn PoliciesView(
                 Err(e) => view! { <p class="callout callout-error" role="alert">{e}</p> }.into_any(),
             })}
         </section>
+        {tenant.can_edit.then(|| view! { <super::forms::NewRoute tenant=tenant.clone() receivers=page.receivers.clone()/> })}
         <section class="card" id="configuration">
             <h2>"Configuration (Alertmanager YAML)"</h2>
             <p class="muted">"Route, receivers, inhibit_rules and time_intervals, as Alertmanager reads them. The whole file is checked before it replaces the current one; an error names its line. "

@@ -100,10 +100,22 @@ pub fn shown_yaml(config: &Config) -> String {
 pub async fn import(scope: &Scope, pool: &PgPool, tenant: Uuid, text: &str) -> Result<i32, AppError> {
     scope.require_editor(tenant)?;
     let parsed = config::parse(text).map_err(|p| invalid(&p))?;
+    change(scope, pool, tenant, |_| Ok(parsed.file)).await
+}
+
+/// Replaces the tenant's configuration with the file `make` makes of the stored one (which it
+/// has checked), with its audit entry, in one transaction. Answers the new version.
+pub async fn change(
+    scope: &Scope,
+    pool: &PgPool,
+    tenant: Uuid,
+    make: impl FnOnce(&Config) -> Result<ConfigFile, AppError>,
+) -> Result<i32, AppError> {
+    scope.require_editor(tenant)?;
     let mut tx = scope.begin(pool).await?;
     // `<secret>` keeps the stored secret of its place.
     let (stored, version) = config(tx.conn(), tenant).await?;
-    let mut file = parsed.file;
+    let mut file = make(&stored)?;
     super::secrets::carry_over(&mut file, (version > 0).then_some(&stored.file))?;
     super::secrets::seal_file(&mut file)?;
     let value = serde_json::to_value(&file).map_err(|_| AppError::Internal)?;

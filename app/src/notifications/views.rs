@@ -100,7 +100,11 @@ fn delivery_of(row: &sqlx::postgres::PgRow) -> DeliveryView {
         created_ms: row.get("created_ms"),
         receiver: row.get("receiver"),
         kind: row.get("kind"),
-        title: message.as_ref().map(notify::bodies::subject).unwrap_or_default(),
+        title: message
+            .as_ref()
+            .map(notify::bodies::subject)
+            .or_else(|| super::digest::title_of(row.get("status"), &row.get("message")))
+            .unwrap_or_default(),
         status: row.get("status"),
         state: row.get("state"),
         attempts: row.get("attempts"),
@@ -130,7 +134,8 @@ pub async fn contact_points(scope: &Scope, pool: &PgPool, tenant: &str) -> Resul
             deliveries: deliveries.iter().filter(|d| d.receiver == r.name).take(10).cloned().collect(),
         })
         .collect();
-    Ok(ContactPointsPage { tenant, receivers })
+    let digests = super::digest::rows(tx.conn(), id, &config, now_ms()).await?;
+    Ok(ContactPointsPage { tenant, receivers, digests })
 }
 
 /// Sends a test notification through each of the receiver's integrations (through the outbox,
@@ -335,7 +340,8 @@ pub async fn policies(scope: &Scope, pool: &PgPool, tenant: &str, labels: &str) 
             format!("{}: {matchers}, unacknowledged: {}", p.name, steps.join(", then "))
         })
         .collect();
-    Ok(PoliciesPage { tenant, yaml: repo::shown_yaml(&config), routes, inhibit_rules, time_intervals, escalations, preview })
+    let receivers = config.receivers.iter().map(|r| r.name.clone()).collect();
+    Ok(PoliciesPage { tenant, yaml: repo::shown_yaml(&config), routes, receivers, inhibit_rules, time_intervals, escalations, preview })
 }
 
 pub async fn save_config(scope: &Scope, pool: &PgPool, tenant: &str, yaml: &str) -> Result<(), AppError> {
@@ -478,6 +484,7 @@ pub async fn inbox(scope: &Scope, pool: &PgPool, secret: &[u8], tenant: &str) ->
                 title: row.get("title"),
                 alerts,
                 unread: read_at.is_none_or(|r| created > r),
+                digest: super::digest::inbox_view(row.get("status"), &row.get("message")),
             }
         })
         .collect();

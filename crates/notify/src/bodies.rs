@@ -7,7 +7,17 @@
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::webhook::{go_time, Message};
+use crate::{
+    template::Texts,
+    webhook::{go_time, Message},
+};
+
+/// Cuts `text` to at most `max` characters (a byte cut could split one).
+fn truncate_chars(text: &mut String, max: usize) {
+    if let Some((at, _)) = text.char_indices().nth(max) {
+        text.truncate(at);
+    }
+}
 
 /// Alertmanager's `__subject`.
 pub fn subject(message: &Message) -> String {
@@ -67,9 +77,10 @@ pub struct Links {
     pub acknowledge: std::collections::BTreeMap<u64, String>,
 }
 
-/// A Slack incoming webhook's body.
-pub fn slack(message: &Message, channel: &str, username: &str, links: &Links) -> Value {
-    let title = subject(message);
+/// A Slack incoming webhook's body: the receiver's own title and text where its templates
+/// give them, Meridian's (the subject, a line an alert) where they are Alertmanager's defaults.
+pub fn slack(message: &Message, channel: &str, username: &str, links: &Links, texts: &Texts) -> Value {
+    let title = texts.title.clone().unwrap_or_else(|| subject(message));
     let mut lines = Vec::new();
     for a in message.alerts.iter() {
         let summary = a
@@ -84,7 +95,7 @@ pub fn slack(message: &Message, channel: &str, username: &str, links: &Links) ->
         let instance = a.alert.labels.get("instance").map(|i| format!(" on {i}")).unwrap_or_default();
         lines.push(format!("*{name}*{instance} ({state}){}", if summary.is_empty() { String::new() } else { format!(": {summary}") }));
     }
-    let text = lines.join("\n");
+    let text = texts.text.clone().unwrap_or_else(|| lines.join("\n"));
     let mut actions = vec![
         json!({"type": "button", "text": {"type": "plain_text", "text": "View alert"}, "url": links.alert}),
         json!({"type": "button", "text": {"type": "plain_text", "text": "Silence"}, "url": links.silence}),
@@ -125,7 +136,14 @@ pub fn dedup_key(group_key: &str) -> String {
 
 /// A PagerDuty Events API v2 event: trigger while something fires, resolve when all is
 /// resolved, acknowledge when `acknowledged`.
-pub fn pagerduty(message: &Message, routing_key: &str, severity_default: &str, acknowledged: bool, links: &Links) -> Value {
+pub fn pagerduty(
+    message: &Message,
+    routing_key: &str,
+    severity_default: &str,
+    acknowledged: bool,
+    links: &Links,
+    texts: &Texts,
+) -> Value {
     let action = if acknowledged {
         "acknowledge"
     } else if message.status() == "resolved" {
@@ -141,8 +159,16 @@ pub fn pagerduty(message: &Message, routing_key: &str, severity_default: &str, a
         _ => severity_default,
     }
     .to_string();
-    let mut summary = subject(message);
-    summary.truncate(1024);
+    let mut summary = texts.title.clone().unwrap_or_else(|| subject(message));
+    truncate_chars(&mut summary, 1024);
+    let details = match &texts.details {
+        Some(details) => json!(details),
+        None => json!({
+            "firing": message.firing().count(),
+            "resolved": message.alerts.iter().filter(|a| a.resolved).count(),
+            "alerts": message.alerts.iter().map(|a| &a.alert.labels).collect::<Vec<_>>(),
+        }),
+    };
     json!({
         "routing_key": routing_key,
         "event_action": action,
@@ -151,11 +177,7 @@ pub fn pagerduty(message: &Message, routing_key: &str, severity_default: &str, a
             "summary": summary,
             "source": "Meridian",
             "severity": severity,
-            "custom_details": {
-                "firing": message.firing().count(),
-                "resolved": message.alerts.iter().filter(|a| a.resolved).count(),
-                "alerts": message.alerts.iter().map(|a| &a.alert.labels).collect::<Vec<_>>(),
-            },
+            "custom_details": details,
         },
         "client": "Meridian",
         "client_url": links.alert,
@@ -410,10 +432,10 @@ mod tests {
         // sha256 of the group key, as Alertmanager's `Key.Hash`.
         assert_eq!(dedup_key("{}:{}").len(), 64);
         let links = Links { alert: "http://m/alerts".into(), silence: "http://m/silence".into(), ..Links::default() };
-        let event = pagerduty(&message, "key", "error", false, &links);
+        let event = pagerduty(&message, "key", "error", false, &links, &Texts::default());
         assert_eq!(event["event_action"], "trigger");
         assert_eq!(event["payload"]["severity"], "warning");
-        let slack = slack(&message, "#ops", "", &links);
+        let slack = slack(&message, "#ops", "", &links, &Texts::default());
         assert_eq!(slack["channel"], "#ops");
         assert_eq!(slack["attachments"][0]["blocks"][2]["elements"][1]["url"], "http://m/silence");
     }

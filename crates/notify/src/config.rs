@@ -16,6 +16,7 @@ use crate::{
     inhibit::InhibitRule,
     matcher::{self, Matcher},
     route::{GroupBy, Route},
+    template::Templates,
     time_interval::TimeInterval,
 };
 
@@ -36,13 +37,21 @@ pub struct ConfigFile {
     /// The older name of `time_intervals`, still read by Alertmanager.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mute_time_intervals: Vec<TimeIntervalDef>,
-    /// Template files: Meridian keeps templates in its own editor, so only an empty list is
-    /// accepted (a name here would be a file Meridian cannot read).
+    /// Template files on disk: Meridian keeps templates in `template_files`, so only an empty
+    /// list is accepted (a name here would be a file Meridian cannot read).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub templates: Vec<String>,
     /// Meridian's own: who is told next when a firing alert is not acknowledged in time.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub escalation_policies: Vec<EscalationDef>,
+    /// Meridian's own, as Grafana Mimir's Alertmanager keeps them beside its configuration:
+    /// template files by name, each holding `{{ define "…" }}` blocks the receivers' title and
+    /// text fields can use.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub template_files: BTreeMap<String, String>,
+    /// Meridian's own: scheduled digests of the tenant's alerting, sent to a receiver.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub digests: Vec<DigestDef>,
 }
 
 /// What Alertmanager writes instead of a secret when it shows its configuration.
@@ -110,6 +119,25 @@ pub struct EscalationDef {
     #[serde(default)]
     pub matchers: Vec<String>,
     pub steps: Vec<EscalationStepDef>,
+}
+
+/// A digest: every day (or every week on `weekday`) at `at` in `time_zone`, a summary of the
+/// period's alerts goes to `receiver`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DigestDef {
+    pub receiver: String,
+    /// `daily` or `weekly`.
+    pub every: String,
+    /// For a weekly digest: `monday` … `sunday` (default `monday`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weekday: Option<String>,
+    /// The time of day, `HH:MM` (default `08:00`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+    /// An IANA time zone (default UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
 }
 
 /// Notify `receiver` when the alert has fired for `after` without an acknowledgement.
@@ -376,6 +404,19 @@ pub struct Config {
     pub inhibit_rules: Vec<InhibitRule>,
     pub time_intervals: BTreeMap<String, Vec<TimeInterval>>,
     pub escalations: Vec<crate::escalation::Policy>,
+    pub digests: Vec<Digest>,
+    pub templates: Templates,
+}
+
+/// A digest's schedule, compiled.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Digest {
+    pub receiver: String,
+    /// `None` for every day.
+    pub weekday: Option<chrono::Weekday>,
+    /// Minutes after local midnight.
+    pub at_minute: u32,
+    pub time_zone: chrono_tz::Tz,
 }
 
 /// A receiver: its name and its integrations, each with the global defaults filled in.
@@ -448,6 +489,24 @@ impl Integration {
             Integration::PagerDuty { .. } => "pagerduty",
             Integration::Alertmanager { .. } => "alertmanager",
             Integration::Inbox { .. } => "inbox",
+        }
+    }
+
+    /// The fields Alertmanager renders as templates, by their names in the file.
+    pub fn template_fields(&self) -> Vec<(&'static str, &str)> {
+        match self {
+            Integration::Slack { title, text, .. } => vec![("title", title.as_str()), ("text", text.as_str())],
+            Integration::Email { html, text, headers, .. } => {
+                let mut out = vec![("html", html.as_str()), ("text", text.as_str())];
+                out.extend(headers.iter().filter(|(k, _)| k.eq_ignore_ascii_case("subject")).map(|(_, v)| ("headers.Subject", v.as_str())));
+                out
+            }
+            Integration::PagerDuty { description, details, .. } => {
+                let mut out = vec![("description", description.as_str())];
+                out.extend(details.values().map(|v| ("details", v.as_str())));
+                out
+            }
+            _ => Vec::new(),
         }
     }
 
@@ -592,6 +651,14 @@ impl Config {
             }
         }
 
+        let templates = match Templates::new(&file.template_files) {
+            Ok(t) => t,
+            Err((name, e)) => {
+                check.add(format!("template_files.{name}"), e);
+                Templates::default()
+            }
+        };
+
         let mut receivers = Vec::new();
         let mut receiver_names = BTreeSet::new();
         for (i, def) in file.receivers.iter().enumerate() {
@@ -604,10 +671,19 @@ impl Config {
                     format!("notification config name {:?} is not unique", def.name),
                 );
             }
-            receivers.push(Receiver {
-                name: def.name.clone(),
-                integrations: integrations(def, &global, &path, &mut check),
-            });
+            let integrations = integrations(def, &global, &path, &mut check);
+            let mut of_kind: BTreeMap<&str, usize> = BTreeMap::new();
+            for integration in &integrations {
+                let kind = integration.kind();
+                let n = of_kind.entry(kind).or_default();
+                for (field, text) in integration.template_fields() {
+                    if let Err(e) = templates.check(text) {
+                        check.add(format!("{path}.{kind}_configs[{n}].{field}"), e);
+                    }
+                }
+                *n += 1;
+            }
+            receivers.push(Receiver { name: def.name.clone(), integrations });
         }
 
         let route = match &file.route {
@@ -704,6 +780,48 @@ impl Config {
             escalations.push(crate::escalation::Policy { name: def.name.clone(), matchers, steps });
         }
 
+        let mut digests = Vec::new();
+        for (i, def) in file.digests.iter().enumerate() {
+            let path = format!("digests[{i}]");
+            if !receiver_names.contains(&def.receiver) {
+                check.add(format!("{path}.receiver"), format!("undefined receiver {:?} used in digest", def.receiver));
+            }
+            let weekday = match (def.every.as_str(), def.weekday.as_deref()) {
+                ("daily", None) => None,
+                ("daily", Some(_)) => {
+                    check.add(format!("{path}.weekday"), "a daily digest has no weekday");
+                    None
+                }
+                ("weekly", day) => match day.unwrap_or("monday").parse::<chrono::Weekday>() {
+                    Ok(day) => Some(day),
+                    Err(_) => {
+                        check.add(format!("{path}.weekday"), "weekday must be monday … sunday");
+                        None
+                    }
+                },
+                (other, _) => {
+                    check.add(format!("{path}.every"), format!("every must be daily or weekly, not {other:?}"));
+                    None
+                }
+            };
+            let at = def.at.as_deref().unwrap_or("08:00");
+            let at_minute = match at.split_once(':').map(|(h, m)| (h.parse::<u32>(), m.parse::<u32>())) {
+                Some((Ok(h), Ok(m))) if h < 24 && m < 60 && at.len() == 5 => h * 60 + m,
+                _ => {
+                    check.add(format!("{path}.at"), format!("at must be a time of day HH:MM, not {at:?}"));
+                    0
+                }
+            };
+            let time_zone = match def.time_zone.as_deref().unwrap_or("UTC").parse::<chrono_tz::Tz>() {
+                Ok(zone) => zone,
+                Err(_) => {
+                    check.add(format!("{path}.time_zone"), format!("unknown time zone {:?}", def.time_zone.as_deref().unwrap_or("")));
+                    chrono_tz::Tz::UTC
+                }
+            };
+            digests.push(Digest { receiver: def.receiver.clone(), weekday, at_minute, time_zone });
+        }
+
         match (check.0.is_empty(), route) {
             (true, Some(route)) => Ok(Config {
                 file,
@@ -713,6 +831,8 @@ impl Config {
                 inhibit_rules,
                 time_intervals,
                 escalations,
+                digests,
+                templates,
             }),
             _ => Err(check.0),
         }

@@ -59,37 +59,25 @@ pub fn check(text: &str) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     for name in template.templates() {
         if let Some(tree) = template.lookup(name) {
-            check_calls(&tree.nodes)?;
+            check_calls(&tree.nodes, FUNCTIONS)?;
         }
     }
     Ok(())
 }
 
-/// Go's template parser refuses a call to a function it does not know; `gotmpl` finds out
-/// only when it runs, so rule validation walks the tree.
-fn check_calls(nodes: &[Node]) -> Result<(), String> {
-    fn pipe(p: &PipeNode) -> Result<(), String> {
-        p.commands.iter().flat_map(|c| &c.args).try_for_each(expr)
-    }
-    fn expr(e: &Expr) -> Result<(), String> {
-        match e {
-            Expr::Identifier(_, name) if !FUNCTIONS.contains(&name.as_str()) => {
-                Err(format!("function {:?} not defined", name.as_str()))
-            }
-            Expr::Pipe(_, p) => pipe(p),
-            Expr::Chain(_, inner, _) => expr(inner),
-            _ => Ok(()),
-        }
-    }
+/// Go's template parser refuses a call to a function it does not know (not in `known`);
+/// `gotmpl` finds out only when it runs, so validation walks the tree.
+pub fn check_calls(nodes: &[Node], known: &[&str]) -> Result<(), String> {
+    let pipe = |p: &PipeNode| p.commands.iter().flat_map(|c| &c.args).try_for_each(|e| check_expr(e, known));
     for node in nodes {
         match node {
-            Node::List(list) => check_calls(&list.nodes)?,
+            Node::List(list) => check_calls(&list.nodes, known)?,
             Node::Action(action) => pipe(&action.pipe)?,
             Node::If(branch) | Node::Range(branch) | Node::With(branch) => {
                 pipe(&branch.pipe)?;
-                check_calls(&branch.body.nodes)?;
+                check_calls(&branch.body.nodes, known)?;
                 if let Some(other) = &branch.else_body {
-                    check_calls(&other.nodes)?;
+                    check_calls(&other.nodes, known)?;
                 }
             }
             Node::Template(t) => {
@@ -97,11 +85,22 @@ fn check_calls(nodes: &[Node]) -> Result<(), String> {
                     pipe(p)?;
                 }
             }
-            Node::Define(d) => check_calls(&d.body.nodes)?,
+            Node::Define(d) => check_calls(&d.body.nodes, known)?,
             Node::Text(_) | Node::Break(_) | Node::Continue(_) => {}
         }
     }
     Ok(())
+}
+
+fn check_expr(e: &Expr, known: &[&str]) -> Result<(), String> {
+    match e {
+        Expr::Identifier(_, name) if !known.contains(&name.as_str()) => {
+            Err(format!("function {:?} not defined", name.as_str()))
+        }
+        Expr::Pipe(_, p) => p.commands.iter().flat_map(|c| &c.args).try_for_each(|e| check_expr(e, known)),
+        Expr::Chain(_, inner, _) => check_expr(inner, known),
+        _ => Ok(()),
+    }
 }
 
 /// Go's built-in template functions and Prometheus' (those registered in [`functions`]).
@@ -204,16 +203,16 @@ fn sample_value(labels: &Labels, value: f64) -> Value {
     ])
 }
 
-fn fail(message: impl Into<String>) -> TemplateError {
+pub fn fail(message: impl Into<String>) -> TemplateError {
     TemplateError::Exec(message.into())
 }
 
-fn arg<'a>(args: &'a [Value], i: usize, function: &str) -> gotmpl::Result<&'a Value> {
+pub fn arg<'a>(args: &'a [Value], i: usize, function: &str) -> gotmpl::Result<&'a Value> {
     args.get(i)
         .ok_or_else(|| fail(format!("wrong number of args for {function}")))
 }
 
-fn string_arg(args: &[Value], i: usize, function: &str) -> gotmpl::Result<String> {
+pub fn string_arg(args: &[Value], i: usize, function: &str) -> gotmpl::Result<String> {
     match arg(args, i, function)? {
         Value::String(s) => Ok(s.to_string()),
         // A missing label: Go's would be "".
@@ -261,7 +260,7 @@ fn sample_of(value: &Value) -> gotmpl::Result<(&Value, f64)> {
 
 fn functions(template: Template, query: Option<QueryFn>, external_url: &str) -> Template {
     let external_url = external_url.to_string();
-    template
+    string_functions(template)
         .func("query", move |args| {
             let expr = string_arg(args, 0, "query")?;
             let query = query
@@ -328,34 +327,6 @@ fn functions(template: Template, query: Option<QueryFn>, external_url: &str) -> 
                 .collect();
             Ok(Value::Map(Arc::new(entries)))
         })
-        .func("reReplaceAll", |args| {
-            let pattern = string_arg(args, 0, "reReplaceAll")?;
-            let replacement = string_arg(args, 1, "reReplaceAll")?;
-            let text = string_arg(args, 2, "reReplaceAll")?;
-            let re = regex::Regex::new(&pattern).map_err(|e| fail(e.to_string()))?;
-            Ok(Value::String(
-                re.replace_all(&text, replacement.as_str()).as_ref().into(),
-            ))
-        })
-        .func("match", |args| {
-            let pattern = string_arg(args, 0, "match")?;
-            let text = string_arg(args, 1, "match")?;
-            let re = regex::Regex::new(&pattern).map_err(|e| fail(e.to_string()))?;
-            Ok(Value::Bool(re.is_match(&text)))
-        })
-        .func("title", |args| {
-            Ok(Value::String(title(&string_arg(args, 0, "title")?).into()))
-        })
-        .func("toUpper", |args| {
-            Ok(Value::String(
-                string_arg(args, 0, "toUpper")?.to_uppercase().into(),
-            ))
-        })
-        .func("toLower", |args| {
-            Ok(Value::String(
-                string_arg(args, 0, "toLower")?.to_lowercase().into(),
-            ))
-        })
         .func("stripPort", |args| {
             let text = string_arg(args, 0, "stripPort")?;
             Ok(Value::String(
@@ -421,6 +392,40 @@ fn functions(template: Template, query: Option<QueryFn>, external_url: &str) -> 
         })
 }
 
+/// The string functions Prometheus' and Alertmanager's templates share: `reReplaceAll`,
+/// `match`, `title`, `toUpper`, `toLower`.
+pub fn string_functions(template: Template) -> Template {
+    template
+        .func("reReplaceAll", |args| {
+            let pattern = string_arg(args, 0, "reReplaceAll")?;
+            let replacement = string_arg(args, 1, "reReplaceAll")?;
+            let text = string_arg(args, 2, "reReplaceAll")?;
+            let re = regex::Regex::new(&pattern).map_err(|e| fail(e.to_string()))?;
+            Ok(Value::String(
+                re.replace_all(&text, replacement.as_str()).as_ref().into(),
+            ))
+        })
+        .func("match", |args| {
+            let pattern = string_arg(args, 0, "match")?;
+            let text = string_arg(args, 1, "match")?;
+            let re = regex::Regex::new(&pattern).map_err(|e| fail(e.to_string()))?;
+            Ok(Value::Bool(re.is_match(&text)))
+        })
+        .func("title", |args| {
+            Ok(Value::String(title(&string_arg(args, 0, "title")?).into()))
+        })
+        .func("toUpper", |args| {
+            Ok(Value::String(
+                string_arg(args, 0, "toUpper")?.to_uppercase().into(),
+            ))
+        })
+        .func("toLower", |args| {
+            Ok(Value::String(
+                string_arg(args, 0, "toLower")?.to_lowercase().into(),
+            ))
+        })
+}
+
 /// A link to the expression in Explore, as a graph or as a table.
 fn explore_link(external_url: &str, expr: &str, view: &str) -> String {
     format!(
@@ -431,7 +436,7 @@ fn explore_link(external_url: &str, expr: &str, view: &str) -> String {
 }
 
 /// Go's `strings.Title`: the first letter of every word in upper case.
-fn title(text: &str) -> String {
+pub fn title(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut previous: Option<char> = None;
     for c in text.chars() {

@@ -59,9 +59,31 @@ pub async fn seed(state: &AppState) -> Result<Vec<(uuid::Uuid, String)>, AppErro
     }
     for (id, name) in &demo_tenants {
         app::dashboards::provision::provision_tenant(&scope, &state.pool, *id, name).await?;
-        app::notifications::repo::provision(&scope, &state.pool, *id, NOTIFICATIONS).await?;
+        app::notifications::repo::provision(&scope, &state.pool, *id, &without_digests()).await?;
     }
     Ok(demo_tenants)
+}
+
+/// The demo routing without its digests: those are added once the demo week's alerts are
+/// replayed (`run`), so that the first digest, sent at once, reports that week, not an empty one.
+fn without_digests() -> String {
+    let mut file = notify::config::parse(NOTIFICATIONS).expect("the demo routing is valid").file;
+    file.digests.clear();
+    notify::config::to_yaml(&file)
+}
+
+/// Adds the demo routing's digests to a tenant that has none.
+async fn add_digests(scope: &Scope, state: &AppState, tenant: uuid::Uuid) -> Result<(), AppError> {
+    let digests = notify::config::parse(NOTIFICATIONS).expect("the demo routing is valid").file.digests;
+    app::notifications::repo::change(scope, &state.pool, tenant, |stored| {
+        let mut file = stored.file.clone();
+        if file.digests.is_empty() {
+            file.digests = digests;
+        }
+        Ok(file)
+    })
+    .await
+    .map(|_| ())
 }
 
 /// The lines printed at start in demo mode.
@@ -113,6 +135,9 @@ async fn provision_rules(
         ..RequestMeta::default()
     });
     let imported = rule_groups::provision(&scope, &state.pool, tenant, RULES, "demo").await?;
+    if imported.created.is_empty() {
+        return Ok(0);
+    }
     let mut episodes = 0;
     for stored in rule_groups::list(&scope, &state.pool, tenant).await? {
         if !imported.created.contains(&stored.group.name) {
@@ -130,6 +155,8 @@ async fn provision_rules(
         .await?;
         episodes += filled.episodes;
     }
+    // The first provisioning: the week is in the alert history now.
+    add_digests(&scope, state, tenant).await?;
     Ok(episodes)
 }
 

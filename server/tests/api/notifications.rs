@@ -134,13 +134,13 @@ async fn alertmanager_and_meridian_send_the_same_notifications(pool: PgPool) {
 
 /// A local HTTP receiver: every request's path, idempotency key and JSON body.
 #[derive(Clone, Default)]
-struct Receiver {
+pub(crate) struct Receiver {
     got: std::sync::Arc<std::sync::Mutex<Vec<(String, String, Value)>>>,
 }
 
 impl Receiver {
     /// Listens on `port` until the test ends.
-    async fn listen(&self, port: u16) {
+    pub(crate) async fn listen(&self, port: u16) {
         let got = self.got.clone();
         let handler = move |uri: axum::http::Uri, headers: axum::http::HeaderMap, body: axum::body::Bytes| {
             let got = got.clone();
@@ -160,7 +160,7 @@ impl Receiver {
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     }
 
-    fn requests(&self) -> Vec<(String, String, Value)> {
+    pub(crate) fn requests(&self) -> Vec<(String, String, Value)> {
         self.got.lock().unwrap().clone()
     }
 }

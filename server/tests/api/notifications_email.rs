@@ -75,15 +75,15 @@ threading.Event().wait()
 "#;
 
 /// The running SMTP server; stopped when dropped.
-struct SmtpServer {
-    port: u16,
+pub(crate) struct SmtpServer {
+    pub(crate) port: u16,
     out: tempfile::TempDir,
     child: Child,
 }
 
 impl SmtpServer {
     /// Starts it and waits until it answers; `auth` is the one user and password it accepts.
-    async fn start(auth: Option<(&str, &str)>) -> SmtpServer {
+    pub(crate) async fn start(auth: Option<(&str, &str)>) -> SmtpServer {
         let (port, out) = (free_port(), tempfile::tempdir().unwrap());
         let mut command = Command::new(PYTHON);
         command
@@ -108,7 +108,7 @@ impl SmtpServer {
     }
 
     /// The messages accepted so far, in the order they came.
-    fn messages(&self) -> Vec<Value> {
+    pub(crate) fn messages(&self) -> Vec<Value> {
         received(self.out.path())
     }
 }
@@ -173,7 +173,7 @@ async fn settled_outbox(app: &TestApp, tenant: Uuid) -> Vec<(Uuid, String, i32, 
     }
 }
 
-fn part<'a>(message: &'a Value, content_type: &str) -> &'a str {
+pub(crate) fn part<'a>(message: &'a Value, content_type: &str) -> &'a str {
     message["parts"]
         .as_array()
         .unwrap()
@@ -308,7 +308,7 @@ async fn an_unreachable_smarthost_is_worth_retrying_and_its_error_shows_no_passw
         external_url: String::new(),
     };
     let links = notify::bodies::Links { alert: "http://m/alerts".into(), silence: "http://m/silence".into(), ..Default::default() };
-    let (error, retry) = app::notifications::email::send(&target, &message, &links, "key").await.unwrap_err();
+    let (error, retry) = app::notifications::email::send(&target, &message, &links, &notify::template::Texts::default(), "key").await.unwrap_err();
     assert!(retry, "a refused connection may be accepted later: {error}");
     assert!(!error.contains("never-shown"), "{error}");
 }

@@ -287,8 +287,17 @@ fn matrix() -> Vec<(&'static str, &'static str, Rule)> {
         ("GET", "/alerting/notifications", Rule::Page),
         ("GET", "/alerting/routes", Rule::Page),
         ("GET", "/alerting/silences", Rule::Page),
+        ("GET", "/alerting/templates", Rule::Page),
+        ("POST", "/rpc/load_templates", Rule::DashboardFn),
+        ("POST", "/rpc/template_form", Rule::EditorFn),
+        ("POST", "/rpc/add_contact_point", Rule::EditorFn),
+        ("POST", "/rpc/add_route", Rule::EditorFn),
+        // The matrix's tenant has no contact point of that name: found as far as the caller
+        // may change the tenant.
+        ("POST", "/rpc/remove_notification_part", Rule::DashboardEdit(404)),
         ("GET", "/inbox", Rule::Page),
         ("POST", "/rpc/load_contact_points", Rule::DashboardFn),
+        ("POST", "/rpc/load_digest_preview", Rule::DashboardFn),
         ("POST", "/rpc/load_policies", Rule::DashboardFn),
         ("POST", "/rpc/load_silences", Rule::DashboardFn),
         ("POST", "/rpc/load_inbox", Rule::DashboardFn),
@@ -525,6 +534,17 @@ struct Fixture {
     silence_b: String,
 }
 
+/// The default notification configuration with a daily digest to the inbox.
+const DIGEST_CONFIG: &str = "route:
+  receiver: inbox
+  group_by: [alertname]
+receivers:
+  - name: inbox
+    inbox_configs: [{}]
+digests:
+  - {receiver: inbox, every: daily}
+";
+
 /// An active silence in `tenant`.
 async fn silence(app: &TestApp, tenant: Uuid) -> String {
     let now = app::notifications::repo::now_ms();
@@ -670,6 +690,12 @@ async fn perform(
     } else {
         fx.silence_b.clone()
     };
+    // Previewing needs a digest in the tenant's configuration, whatever another row saved.
+    if path == "/rpc/load_digest_preview" {
+        app::notifications::repo::import(&app.system(), &app.pool, tenant_id, DIGEST_CONFIG)
+            .await
+            .unwrap();
+    }
     let path = path
         .replace("{uid}", dashboard)
         .replace("{slug}", "matrix")
@@ -873,9 +899,29 @@ async fn perform(
             ("version", "1".into()),
         ],
         "/rpc/acknowledge_alert" => vec![("id", alert.to_string()), ("comment", "matrix".into())],
-        "/rpc/load_contact_points" | "/rpc/load_policies" | "/rpc/load_silences" | "/rpc/load_inbox" => {
+        // Adds a policy to the default contact point each time: harmless to the other cases.
+        "/rpc/add_route" => vec![
+            ("tenant", tenant_name.into()),
+            ("matchers", "alertname=\"Matrix\"".into()),
+            ("receiver", "inbox".into()),
+        ],
+        // A second add of the same name is refused (422), so the name is fresh each time.
+        "/rpc/add_contact_point" => vec![
+            ("tenant", tenant_name.into()),
+            ("name", format!("matrix-{}", uuid::Uuid::new_v4())),
+            ("kind", "inbox".into()),
+        ],
+        "/rpc/remove_notification_part" => vec![("tenant", tenant_name.into()), ("contact_point", "nobody".into())],
+        "/rpc/template_form" => vec![
+            ("intent", "save".into()),
+            ("tenant", tenant_name.into()),
+            ("file", "matrix.tmpl".into()),
+            ("content", r#"{{ define "matrix.title" }}{{ .Status }}{{ end }}"#.into()),
+        ],
+        "/rpc/load_contact_points" | "/rpc/load_policies" | "/rpc/load_silences" | "/rpc/load_inbox" | "/rpc/load_templates" => {
             vec![("tenant", tenant_name.into())]
         }
+        "/rpc/load_digest_preview" => vec![("tenant", tenant_name.into()), ("digest", "0".into())],
         "/rpc/send_test_notification" => {
             vec![("tenant", tenant_name.into()), ("receiver", "inbox".into())]
         }

@@ -1,8 +1,10 @@
 // Notifications in the browser: a rule fires and its notification lands in the on-call inbox
 // (with the unread count in the header); an admin sends a test notification from a contact
 // point and sees it delivered, previews where labels are routed, is told the line of a broken
-// configuration, silences the alert from its page in one click and expires the silence; the
-// pages work on a phone and without JavaScript.
+// configuration, silences the alert from its page in one click and expires the silence; builds
+// a time interval, a nested muted policy, an inhibition rule and an escalation in forms, each
+// error shown beside its field, and removes them; the pages work on a phone and without
+// JavaScript.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -89,7 +91,7 @@ describe('notifications', () => {
     assert.equal(await row.count(), 1);
     assert.match(await row.textContent(), /alertname="HighErrorRatio", service="checkout"/);
     assert.equal(await page.locator('#route-tree .route').count(), 4);
-    assert.match(await page.locator('#escalations').textContent(), /after 15m → on-call-lead/);
+    assert.match(await page.locator('#escalation .parts').textContent(), /after 15m → on-call-lead/);
     await page.screenshot({ path: join(SCREENSHOTS, 'notifications-policies.png'), fullPage: true });
     // A broken configuration is refused with its line; the routing stays as it was.
     const yaml = await page.locator('#config-form textarea[name=yaml]').inputValue();
@@ -210,5 +212,98 @@ describe('notifications', () => {
       smtp.kill();
       await close();
     }
+  });
+
+  test('an admin builds routing in forms: time interval, nested policy, inhibition, escalation', async () => {
+    const { page, problems, close } = await openPage(suite.browser, { viewport: { width: 1440, height: 1000 } });
+    const base = suite.server.baseUrl;
+    await login(page, base, USERS.admin);
+    const routes = `${base}/alerting/routes?tenant=acme`;
+    await page.goto(routes, { waitUntil: 'networkidle' });
+
+    // A time interval: a range that is not one is refused beside its field, the box stays open.
+    await page.click('#new-time-interval summary');
+    const interval = page.locator('#new-time-interval');
+    await interval.locator('input[name=name]').fill('e2e-weekends');
+    await interval.locator('input[name=weekdays]').fill('saturday, sunday');
+    await interval.locator('input[name=times]').fill('9 to 5');
+    await interval.locator('input[name=location]').fill('Europe/Berlin');
+    await interval.locator('#add-time-interval').click();
+    const timesError = page.locator('#new-time-interval .field-error[data-field=times]');
+    await timesError.waitFor({ state: 'visible' });
+    assert.match(await timesError.textContent(), /09:00-17:00/);
+    await page.locator('#new-time-interval input[name=times]').fill('');
+    await page.locator('#new-time-interval input[name=weekdays]').fill('saturday, sunday');
+    await page.locator('#new-time-interval input[name=name]').fill('e2e-weekends');
+    await page.locator('#new-time-interval input[name=location]').fill('Europe/Berlin');
+    await page.locator('#add-time-interval').click();
+    await page.locator('#time-intervals li[data-key=e2e-weekends]').waitFor();
+    assert.match(await page.locator('#time-intervals li[data-key=e2e-weekends]').textContent(), /saturday, sunday · Europe\/Berlin/);
+
+    // A policy under the first one, muted on weekends.
+    const route = page.locator('#new-route');
+    await route.locator('select[name=parent]').selectOption('0.0');
+    await route.locator('input[name=matchers]').fill('alertname="E2eNested"');
+    await route.locator('select[name=receiver]').selectOption('team');
+    await route.locator('select[name=mute_time_interval]').selectOption('e2e-weekends');
+    await route.locator('#add-route').click();
+    const nested = page.locator('#route-tree .route[data-path="0.0.0"]');
+    await nested.waitFor();
+    assert.match(await nested.textContent(), /alertname="E2eNested".*team.*muted during e2e-weekends/s);
+
+    // An inhibition rule.
+    await page.click('#new-inhibit-rule summary');
+    const inhibit = page.locator('#new-inhibit-rule');
+    await inhibit.locator('input[name=source_matchers]').fill('alertname="E2eSource"');
+    await inhibit.locator('input[name=target_matchers]').fill('alertname="E2eTarget"');
+    await inhibit.locator('input[name=equal]').fill('service');
+    await inhibit.locator('#add-inhibit-rule').click();
+    const rule = page.locator('#inhibition li', { hasText: 'E2eSource' });
+    await rule.waitFor();
+    assert.match(await rule.textContent(), /alertname="E2eSource" mutes alertname="E2eTarget" when service are equal/);
+
+    // An escalation whose second step comes before its first is refused at that step.
+    await page.click('#new-escalation summary');
+    const escalation = page.locator('#new-escalation');
+    const fillEscalation = async (second) => {
+      await page.locator('#new-escalation input[name=name]').fill('e2e-escalation');
+      await page.locator('#new-escalation input[name=matchers]').fill('alertname="E2eEscalation"');
+      await page.locator('#new-escalation input[name=after_1]').fill('15m');
+      await page.locator('#new-escalation select[name=receiver_1]').selectOption('team');
+      await page.locator('#new-escalation input[name=after_2]').fill(second);
+      await page.locator('#new-escalation select[name=receiver_2]').selectOption('on-call');
+      await page.locator('#add-escalation').click();
+    };
+    await fillEscalation('5m');
+    const stepError = escalation.locator('.field-error[data-field=after_2]');
+    await stepError.waitFor({ state: 'visible' });
+    assert.match(await stepError.textContent(), /later than the one before/);
+    await fillEscalation('1h');
+    const policy = page.locator('#escalation li[data-key=e2e-escalation]');
+    await policy.waitFor();
+    assert.match(await policy.textContent(), /after 15m → team, then after 1h → on-call/);
+    await page.screenshot({ path: join(SCREENSHOTS, 'notifications-routing-forms.png'), fullPage: true });
+
+    // All of it is in the configuration's YAML, as Alertmanager writes it.
+    const yaml = await page.locator('#config-form textarea[name=yaml]').inputValue();
+    for (const part of ['name: e2e-weekends', 'mute_time_intervals:', 'E2eNested', 'source_matchers:', 'name: e2e-escalation']) {
+      assert.ok(yaml.includes(part), `${part} in\n${yaml}`);
+    }
+
+    // A time interval in use is not removed from under its policy; once the policy is gone, it is.
+    await page.locator('#time-intervals li[data-key=e2e-weekends] button.remove').click();
+    const inUse = page.locator('#time-intervals li[data-key=e2e-weekends] .form-error');
+    await inUse.waitFor({ state: 'visible' });
+    assert.match(await inUse.textContent(), /undefined time interval "e2e-weekends"/);
+    await nested.locator('button.remove').click();
+    await page.locator('#route-tree .route', { hasText: 'E2eNested' }).waitFor({ state: 'detached' });
+    await page.locator('#time-intervals li[data-key=e2e-weekends] button.remove').click();
+    await page.locator('#time-intervals li[data-key=e2e-weekends]').waitFor({ state: 'detached' });
+    await rule.locator('button.remove').click();
+    await rule.waitFor({ state: 'detached' });
+    await policy.locator('button.remove').click();
+    await policy.waitFor({ state: 'detached' });
+    assert.deepEqual(problems.filter((p) => !/status of 422/.test(p)), []);
+    await close();
   });
 });

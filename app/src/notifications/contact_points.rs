@@ -20,9 +20,12 @@ pub fn ContactPointsRoute() -> impl IntoView {
     view! { <RequireRole><ContactPoints/></RequireRole> }
 }
 
-/// The links between the notification pages.
+/// The links between the notification pages, and the error of a remove button posted without
+/// JavaScript (with it, the error shows beside the button).
 #[component]
 pub fn NotificationNav(current: &'static str) -> impl IntoView {
+    let remove = ServerAction::<super::forms::RemoveNotificationPart>::new();
+    let error = use_form_error("remove_notification_part", remove);
     let pages = [
         ("/alerting/notifications", "Contact points"),
         ("/alerting/routes", "Notification policies"),
@@ -37,6 +40,7 @@ pub fn NotificationNav(current: &'static str) -> impl IntoView {
                 view! { <a href=href class:active=here aria-current=here.then_some("page")>{text}</a> }
             }).collect_view()}
         </nav>
+        <FormError error fields=&[]/>
     }
 }
 
@@ -113,7 +117,7 @@ fn ReceiverCard(receiver: ReceiverView, tenant: TenantChoice, send: ServerAction
                         <input type="hidden" name="receiver" value=name.clone()/>
                         <button type="submit" class="button subtle send-test">"Send test notification"</button>
                     </ActionForm>
-                    <super::forms::RemoveButton tenant=remove_tenant.clone() contact_point=remove_name.clone()/>
+                    <super::forms::RemoveButton tenant=remove_tenant.clone() part="contact_point" key=remove_name.clone()/>
                 })}
             </div>
             <table class="table">

@@ -38,27 +38,8 @@ pub struct ContactPointFields {
     pub send_resolved: String,
 }
 
-/// The policy form's fields, as typed.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct RouteFields {
-    pub tenant: String,
-    /// Alertmanager's matchers, comma-separated (`severity="critical", team=~"db|api"`).
-    pub matchers: String,
-    pub receiver: String,
-    /// Label names, comma-separated; `...` groups by every label; empty inherits.
-    pub group_by: String,
-    pub group_wait: String,
-    pub group_interval: String,
-    pub repeat_interval: String,
-    pub continue_matching: String,
-    /// `first` or `last` among the root's routes.
-    pub position: String,
-}
-
 /// The fields an error can be shown beside (the rest are shown above the button).
 const CONTACT_POINT_FIELDS: [&str; 10] = ["name", "kind", "url", "channel", "to", "smarthost", "from", "routing_key", "title", "text"];
-const ROUTE_FIELDS: [&str; 6] = ["matchers", "receiver", "group_by", "group_wait", "group_interval", "repeat_interval"];
 
 pub const KINDS: [(&str, &str); 6] = [
     ("inbox", "Meridian inbox"),
@@ -71,42 +52,20 @@ pub const KINDS: [(&str, &str); 6] = [
 
 #[server(prefix = "/rpc", endpoint = "add_contact_point")]
 pub async fn add_contact_point(csrf: String, #[server(flatten)] fields: ContactPointFields) -> Result<(), AppError> {
-    use crate::ssr::server_fns::{app_state, finish, mutation_scope};
-    let result = async {
-        let scope = mutation_scope(&csrf).await?;
-        server::add_contact_point(&scope, &app_state()?.pool, &fields).await
-    }
-    .await;
-    finish("add_contact_point", result)
+    server::change_config("add_contact_point", &csrf, &fields.tenant, &CONTACT_POINT_FIELDS, |file| server::add_contact_point(file, &fields)).await
 }
 
-#[server(prefix = "/rpc", endpoint = "add_route")]
-pub async fn add_route(csrf: String, #[server(flatten)] fields: RouteFields) -> Result<(), AppError> {
-    use crate::ssr::server_fns::{app_state, finish, mutation_scope};
-    let result = async {
-        let scope = mutation_scope(&csrf).await?;
-        server::add_route(&scope, &app_state()?.pool, &fields).await
-    }
-    .await;
-    finish("add_route", result)
-}
+#[cfg(feature = "ssr")]
+/// What the remove form can remove: a contact point (refused while a route, an escalation or a
+/// digest uses it), a route with the routes under it, an inhibition rule, a time interval
+/// (refused while a route uses it) or an escalation policy.
+pub const PARTS: [&str; 5] = ["contact_point", "route", "inhibit_rule", "time_interval", "escalation"];
 
-/// Removes a contact point (refused while a route, an escalation or a digest uses it) or,
-/// with `route` set, the root's route at that place.
+/// Removes the `part` named by `key`: a name, or the place of a route (`0.2`) or an inhibition
+/// rule (`1`).
 #[server(prefix = "/rpc", endpoint = "remove_notification_part")]
-pub async fn remove_notification_part(
-    csrf: String,
-    tenant: String,
-    #[server(default)] contact_point: String,
-    #[server(default)] route: String,
-) -> Result<(), AppError> {
-    use crate::ssr::server_fns::{app_state, finish, mutation_scope};
-    let result = async {
-        let scope = mutation_scope(&csrf).await?;
-        server::remove(&scope, &app_state()?.pool, &tenant, &contact_point, &route).await
-    }
-    .await;
-    finish("remove_notification_part", result)
+pub async fn remove_notification_part(csrf: String, tenant: String, part: String, key: String) -> Result<(), AppError> {
+    server::change_config("remove_notification_part", &csrf, &tenant, &[], |file| server::remove(file, &part, &key)).await
 }
 
 #[component]
@@ -153,87 +112,94 @@ pub fn NewContactPoint(tenant: TenantChoice) -> impl IntoView {
     }
 }
 
+/// A small form removing one part of the configuration (see `PARTS`).
 #[component]
-pub fn NewRoute(tenant: TenantChoice, receivers: Vec<String>) -> impl IntoView {
-    let add = ServerAction::<AddRoute>::new();
-    let error = use_form_error("add_route", add);
-    view! {
-        <section class="card" id="new-route">
-            <h2>"New notification policy"</h2>
-            <ActionForm action=add attr:class="form">
-                <CsrfField/>
-                <input type="hidden" name="tenant" value=tenant.name.clone()/>
-                <div class="form-row">
-                    <label class="field grow"><span>"Matching labels"</span>
-                        <input name="matchers" class="code" required placeholder="severity=\"critical\", team=~\"db|api\""/><FieldError error field="matchers"/></label>
-                    <label class="field"><span>"Contact point"</span>
-                        <select name="receiver">{receivers.into_iter().map(|r| view! { <option value=r.clone()>{r.clone()}</option> }).collect_view()}</select>
-                        <FieldError error field="receiver"/></label>
-                </div>
-                <div class="form-row">
-                    <label class="field grow"><span>"Group by"</span><input name="group_by" placeholder="alertname, service (empty: inherited)"/><FieldError error field="group_by"/></label>
-                    <label class="field"><span>"Group wait"</span><input name="group_wait" placeholder="30s"/><FieldError error field="group_wait"/></label>
-                    <label class="field"><span>"Group interval"</span><input name="group_interval" placeholder="5m"/><FieldError error field="group_interval"/></label>
-                    <label class="field"><span>"Repeat interval"</span><input name="repeat_interval" placeholder="4h"/><FieldError error field="repeat_interval"/></label>
-                </div>
-                <div class="form-row">
-                    <label class="field"><span>"Place"</span>
-                        <select name="position"><option value="first">"First (before the others)"</option><option value="last">"Last"</option></select></label>
-                    <label class="check"><input type="checkbox" name="continue_matching" value="on"/>" Continue matching the next policies"</label>
-                </div>
-                <FormError error fields=&ROUTE_FIELDS/>
-                <div class="actions"><button type="submit" class="button primary" id="add-route">"Add policy"</button></div>
-            </ActionForm>
-        </section>
-    }
-}
-
-/// A small form removing a contact point or the root's policy at `route`.
-#[component]
-pub fn RemoveButton(tenant: String, #[prop(optional)] contact_point: String, #[prop(optional)] route: String) -> impl IntoView {
+pub fn RemoveButton(tenant: String, part: &'static str, key: String) -> impl IntoView {
     let remove = ServerAction::<RemoveNotificationPart>::new();
+    // Its own slot, which the form enhancer fills (a part in use, say); without JavaScript the
+    // error comes back in the page's address and shows once, under the tabs.
+    let error = Signal::derive(move || remove.value().get().and_then(Result::err));
     view! {
         <ActionForm action=remove attr:class="form inline">
             <CsrfField/>
             <input type="hidden" name="tenant" value=tenant/>
-            <input type="hidden" name="contact_point" value=contact_point/>
-            <input type="hidden" name="route" value=route/>
+            <input type="hidden" name="part" value=part/>
+            <input type="hidden" name="key" value=key/>
+            <FormError error fields=&[]/>
             <button type="submit" class="button subtle danger remove">"Remove"</button>
         </ActionForm>
     }
 }
 
 #[cfg(feature = "ssr")]
-mod server {
+pub(super) mod server {
     use notify::config::{AlertmanagerDef, Config, ConfigFile, EmailDef, InboxDef, PagerDutyDef, ReceiverDef, RouteDef, SlackDef, WebhookDef};
     use rules::file::Problem;
-    use sqlx::PgPool;
 
     use super::*;
-    use crate::ssr::scope::Scope;
 
-    fn opt(text: &str) -> Option<String> {
+    /// Runs a form that changes the tenant's notification configuration: `make` changes the
+    /// stored file, which is then checked whole as an import is (the first problem goes beside
+    /// the form's field among `known`) and saved with its audit entry in one transaction.
+    pub async fn change_config(
+        form: &str,
+        csrf: &str,
+        tenant: &str,
+        known: &[&str],
+        make: impl FnOnce(&mut ConfigFile) -> Result<(), AppError>,
+    ) -> Result<(), AppError> {
+        use crate::ssr::server_fns::{app_state, finish, mutation_scope};
+        let result = async {
+            let scope = mutation_scope(csrf).await?;
+            let pool = app_state()?.pool;
+            let (id, _) = super::super::views::choose_tenant(&scope, &pool, tenant).await?;
+            super::super::repo::change(&scope, &pool, id, |stored| {
+                let mut file = stored.file.clone();
+                make(&mut file)?;
+                checked(file, known)
+            })
+            .await
+        }
+        .await;
+        finish(form, result.map(|_| ()))
+    }
+
+    pub fn opt(text: &str) -> Option<String> {
         Some(text.trim().to_string()).filter(|t| !t.is_empty())
     }
 
-    /// The form field a problem of the checked file belongs to (its path's last name).
+    /// A comma-separated list, without empty items.
+    pub fn list(text: &str) -> Vec<String> {
+        text.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
+    }
+
+    /// The form field a problem of the checked file belongs to: its path's last name, the
+    /// names Alertmanager's file and the forms use differently translated, and an escalation's
+    /// step numbered from 1 (`steps[1].after` is the form's `after_2`).
     fn field_of(problem: &Problem, known: &[&str]) -> String {
-        let last = problem.field.rsplit('.').next().unwrap_or_default();
-        let last = match last {
-            "api_url" => "url",
-            "match" | "matchers" => "matchers",
-            other => other,
-        };
+        let mut names = problem.field.rsplit('.');
+        let last = names.next().unwrap_or_default();
         let last = last.split('[').next().unwrap_or_default();
-        if known.contains(&last) {
-            last.to_string()
+        let field = match last {
+            "api_url" => "url".to_string(),
+            "match" => "matchers".to_string(),
+            "start_time" | "end_time" => "times".to_string(),
+            "mute_time_intervals" => "mute_time_interval".to_string(),
+            "active_time_intervals" => "active_time_interval".to_string(),
+            other => match names.next().and_then(|n| n.strip_prefix("steps[")?.strip_suffix(']')?.parse::<usize>().ok()) {
+                Some(step) => format!("{other}_{}", step + 1),
+                None => other.to_string(),
+            },
+        };
+        if known.contains(&field.as_str()) {
+            field
         } else {
             String::new()
         }
     }
 
     /// Checks the changed file whole; the first problem goes beside its field.
-    fn checked(file: ConfigFile, known: &[&str]) -> Result<ConfigFile, AppError> {
+    pub fn checked(file: ConfigFile, known: &[&str]) -> Result<ConfigFile, AppError> {
         match Config::from_file(file.clone()) {
             Ok(_) => Ok(file),
             Err(problems) => {
@@ -245,11 +211,13 @@ mod server {
         }
     }
 
-    pub async fn add_contact_point(scope: &Scope, pool: &PgPool, f: &ContactPointFields) -> Result<(), AppError> {
-        let (id, _) = super::super::views::choose_tenant(scope, pool, &f.tenant).await?;
+    pub fn add_contact_point(file: &mut ConfigFile, f: &ContactPointFields) -> Result<(), AppError> {
         let name = f.name.trim();
         if name.is_empty() {
             return Err(AppError::invalid("name", "a contact point needs a name"));
+        }
+        if file.receivers.iter().any(|r| r.name == name) {
+            return Err(AppError::invalid("name", format!("a contact point named {name:?} exists")));
         }
         let send_resolved = Some(f.send_resolved == "on");
         let mut receiver = ReceiverDef { name: name.to_string(), ..ReceiverDef::default() };
@@ -312,70 +280,60 @@ mod server {
             }
             other => return Err(AppError::invalid("kind", format!("{other:?} is not an integration Meridian has"))),
         }
-        super::super::repo::change(scope, pool, id, |stored| {
-            let mut file = stored.file.clone();
-            if file.receivers.iter().any(|r| r.name == name) {
-                return Err(AppError::invalid("name", format!("a contact point named {name:?} exists")));
-            }
-            file.receivers.push(receiver);
-            checked(file, &CONTACT_POINT_FIELDS)
-        })
-        .await
-        .map(|_| ())
+        file.receivers.push(receiver);
+        Ok(())
     }
 
-    pub async fn add_route(scope: &Scope, pool: &PgPool, f: &RouteFields) -> Result<(), AppError> {
-        let (id, _) = super::super::views::choose_tenant(scope, pool, &f.tenant).await?;
-        if f.matchers.trim().is_empty() {
-            return Err(AppError::invalid("matchers", "a policy matches at least one label (the root policy takes the rest)"));
+    /// The route at `path` (`0` is the root, `0.2` its third route), as `Route::id` names it.
+    pub fn route_at<'a>(file: &'a mut ConfigFile, path: &str) -> Result<&'a mut RouteDef, AppError> {
+        let mut steps = path.split('.');
+        if steps.next() != Some("0") {
+            return Err(AppError::NotFound);
         }
-        let list = |text: &str| -> Vec<String> { text.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect() };
-        let route = RouteDef {
-            receiver: opt(&f.receiver),
-            matchers: vec![f.matchers.trim().to_string()],
-            group_by: opt(&f.group_by).map(|g| list(&g)),
-            group_wait: opt(&f.group_wait),
-            group_interval: opt(&f.group_interval),
-            repeat_interval: opt(&f.repeat_interval),
-            continue_matching: f.continue_matching == "on",
-            ..RouteDef::default()
-        };
-        super::super::repo::change(scope, pool, id, |stored| {
-            let mut file = stored.file.clone();
-            let root = file.route.get_or_insert_with(RouteDef::default);
-            if f.position == "last" {
-                root.routes.push(route);
-            } else {
-                root.routes.insert(0, route);
-            }
-            checked(file, &ROUTE_FIELDS)
-        })
-        .await
-        .map(|_| ())
+        let mut at = file.route.get_or_insert_with(RouteDef::default);
+        for step in steps {
+            let i: usize = step.parse().map_err(|_| AppError::NotFound)?;
+            at = at.routes.get_mut(i).ok_or(AppError::NotFound)?;
+        }
+        Ok(at)
     }
 
-    pub async fn remove(scope: &Scope, pool: &PgPool, tenant: &str, contact_point: &str, route: &str) -> Result<(), AppError> {
-        let (id, _) = super::super::views::choose_tenant(scope, pool, tenant).await?;
-        super::super::repo::change(scope, pool, id, |stored| {
-            let mut file = stored.file.clone();
-            if !route.is_empty() {
-                let at: usize = route.parse().map_err(|_| AppError::invalid("route", "not a policy's place"))?;
-                let routes = &mut file.route.as_mut().ok_or(AppError::NotFound)?.routes;
+    /// Removes the part; a contact point or time interval still in use makes the file fail its
+    /// check, which says where.
+    pub fn remove(file: &mut ConfigFile, part: &str, key: &str) -> Result<(), AppError> {
+        fn remove_where<T>(items: &mut Vec<T>, keep: impl Fn(&T) -> bool) -> Result<(), AppError> {
+            let before = items.len();
+            items.retain(keep);
+            if items.len() == before {
+                Err(AppError::NotFound)
+            } else {
+                Ok(())
+            }
+        }
+        match part {
+            "contact_point" => remove_where(&mut file.receivers, |r| r.name != key),
+            "route" => {
+                let (parent, last) = key.rsplit_once('.').ok_or(AppError::NotFound)?;
+                let at: usize = last.parse().map_err(|_| AppError::NotFound)?;
+                let routes = &mut route_at(file, parent)?.routes;
                 if at >= routes.len() {
                     return Err(AppError::NotFound);
                 }
                 routes.remove(at);
-            } else {
-                let before = file.receivers.len();
-                file.receivers.retain(|r| r.name != contact_point);
-                if file.receivers.len() == before {
+                Ok(())
+            }
+            "inhibit_rule" => {
+                let at: usize = key.parse().map_err(|_| AppError::NotFound)?;
+                if at >= file.inhibit_rules.len() {
                     return Err(AppError::NotFound);
                 }
+                file.inhibit_rules.remove(at);
+                Ok(())
             }
-            // A contact point still in use makes the file fail its check, which says where.
-            checked(file, &[])
-        })
-        .await
-        .map(|_| ())
+            "time_interval" => remove_where(&mut file.time_intervals, |t| t.name != key)
+                .or_else(|_| remove_where(&mut file.mute_time_intervals, |t| t.name != key)),
+            "escalation" => remove_where(&mut file.escalation_policies, |p| p.name != key),
+            other => Err(AppError::invalid("part", format!("{other:?} is not one of {}", PARTS.join(", ")))),
+        }
     }
 }

@@ -40,6 +40,7 @@ mod contact_points;
 mod fns;
 mod forms;
 mod inbox;
+mod routing_forms;
 mod policies;
 mod silences;
 mod templates;
@@ -135,12 +136,23 @@ pub struct DigestView {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RouteView {
     pub depth: usize,
+    /// Its place in the tree (`notify::route::Route::id`: `0` is the root, `0.2` its third
+    /// route); the forms name routes by it.
+    pub path: String,
     pub matchers: String,
     pub receiver: String,
     pub group_by: String,
     pub timing: String,
     pub continue_matching: bool,
     pub mute: String,
+}
+
+/// An inhibition rule, time interval or escalation policy as the page lists it: the key its
+/// remove form names (a name, or the rule's place) and a sentence saying what it does.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Part {
+    pub key: String,
+    pub text: String,
 }
 
 /// Where a label set goes.
@@ -161,10 +173,10 @@ pub struct PoliciesPage {
     pub routes: Vec<RouteView>,
     /// The contact points' names, for the new policy's form.
     pub receivers: Vec<String>,
-    pub inhibit_rules: Vec<String>,
-    pub time_intervals: Vec<String>,
+    pub inhibit_rules: Vec<Part>,
+    pub time_intervals: Vec<Part>,
     /// Each escalation policy: what it matches and its steps.
-    pub escalations: Vec<String>,
+    pub escalations: Vec<Part>,
     pub preview: Option<Result<Vec<PreviewRow>, String>>,
 }
 

@@ -1,13 +1,19 @@
 //! `/alerting/routes` (Grafana's address for notification policies): the tenant's route tree
-//! with what each route matches, groups by and waits for; its inhibition rules and time
-//! intervals; a routing preview ("these labels go to these receivers, grouped so"); and the
-//! whole configuration as Alertmanager's YAML, to edit, import or download.
+//! with what each route matches, groups by and waits for; its inhibition rules, time intervals
+//! and escalation policies, each added and removed in a form; a routing preview ("these labels
+//! go to these receivers, grouped so"); and the whole configuration as Alertmanager's YAML, to
+//! edit, import or download.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use super::{contact_points::NotificationNav, PoliciesPage, PreviewRow, SaveNotificationConfig, TenantSwitch};
+use super::{
+    contact_points::NotificationNav,
+    forms::RemoveButton,
+    routing_forms::{NewEscalation, NewInhibitRule, NewRoute, NewTimeInterval},
+    Part, PoliciesPage, PreviewRow, SaveNotificationConfig, TenantChoice, TenantSwitch,
+};
 use crate::{
     auth::RequireRole,
     components::{
@@ -67,32 +73,16 @@ fn PoliciesView(
         <section class="card" id="route-tree">
             <h2>"Routes"</h2>
             <ol class="route-tree">
-                {page.routes.into_iter().scan(0usize, |top, r| {
-                    // The place of a policy under the root, which the remove form names.
-                    let place = (r.depth == 1).then(|| { *top += 1; *top - 1 });
-                    Some((place, r))
-                }).map(|(place, r)| view! {
-                    <li style=format!("margin-left: {}rem", r.depth as f64 * 1.5) class="route" data-receiver=r.receiver.clone()>
+                {page.routes.clone().into_iter().map(|r| view! {
+                    <li style=format!("margin-left: {}rem", r.depth as f64 * 1.5) class="route" data-receiver=r.receiver.clone() data-path=r.path.clone()>
                         <div><code>{r.matchers.clone()}</code>" → "<strong>{r.receiver.clone()}</strong>
                             {r.continue_matching.then(|| view! { " "<span class="tag">"continue"</span> })}
-                            {place.filter(|_| tenant.can_edit).map(|place| view! { <super::forms::RemoveButton tenant=tenant.name.clone() route=place.to_string()/> })}</div>
+                            {(tenant.can_edit && r.depth > 0).then(|| view! { <RemoveButton tenant=tenant.name.clone() part="route" key=r.path.clone()/> })}</div>
                         <div class="muted">{format!("group by {} · {}", r.group_by, r.timing)}
                             {(!r.mute.is_empty()).then(|| format!(" · {}", r.mute))}</div>
                     </li>
                 }).collect_view()}
             </ol>
-            {(!page.inhibit_rules.is_empty()).then(|| view! {
-                <h3>"Inhibition"</h3>
-                <ul>{page.inhibit_rules.into_iter().map(|r| view! { <li><code>{r}</code></li> }).collect_view()}</ul>
-            })}
-            {(!page.escalations.is_empty()).then(|| view! {
-                <h3>"Escalation"</h3>
-                <ul id="escalations">{page.escalations.into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}</ul>
-            })}
-            {(!page.time_intervals.is_empty()).then(|| view! {
-                <h3>"Time intervals"</h3>
-                <ul>{page.time_intervals.into_iter().map(|t| view! { <li>{t}</li> }).collect_view()}</ul>
-            })}
         </section>
         <section class="card" id="routing-preview">
             <h2>"Routing preview"</h2>
@@ -107,7 +97,28 @@ fn PoliciesView(
                 Err(e) => view! { <p class="callout callout-error" role="alert">{e}</p> }.into_any(),
             })}
         </section>
-        {tenant.can_edit.then(|| view! { <super::forms::NewRoute tenant=tenant.clone() receivers=page.receivers.clone()/> })}
+        {tenant.can_edit.then(|| view! {
+            <NewRoute tenant=tenant.clone() receivers=page.receivers.clone() routes=page.routes.clone()
+                time_intervals=page.time_intervals.iter().map(|t| t.key.clone()).collect()/>
+        })}
+        <section class="card" id="inhibition">
+            <h2>"Inhibition rules"</h2>
+            <p class="muted">"While an alert matches the first matchers, alerts matching the second are not sent (when the listed labels are equal in both)."</p>
+            <Parts parts=page.inhibit_rules tenant=tenant.clone() part="inhibit_rule" empty="No inhibition rules."/>
+            {tenant.can_edit.then(|| view! { <NewInhibitRule tenant=tenant.clone()/> })}
+        </section>
+        <section class="card" id="time-intervals">
+            <h2>"Time intervals"</h2>
+            <p class="muted">"Named times a policy is muted during, or active only during."</p>
+            <Parts parts=page.time_intervals.clone() tenant=tenant.clone() part="time_interval" empty="No time intervals."/>
+            {tenant.can_edit.then(|| view! { <NewTimeInterval tenant=tenant.clone()/> })}
+        </section>
+        <section class="card" id="escalation">
+            <h2>"Escalation"</h2>
+            <p class="muted">"A firing alert that nobody acknowledges is sent on to each step's contact point in turn, until it is acknowledged or resolved."</p>
+            <Parts parts=page.escalations tenant=tenant.clone() part="escalation" empty="No escalation policies."/>
+            {tenant.can_edit.then(|| view! { <NewEscalation tenant=tenant.clone() receivers=page.receivers.clone()/> })}
+        </section>
         <section class="card" id="configuration">
             <h2>"Configuration (Alertmanager YAML)"</h2>
             <p class="muted">"Route, receivers, inhibit_rules and time_intervals, as Alertmanager reads them. The whole file is checked before it replaces the current one; an error names its line. "
@@ -126,6 +137,23 @@ fn PoliciesView(
             {(!tenant.can_edit).then(|| view! { <pre class="code"><code>{yaml.clone()}</code></pre> })}
         </section>
     }
+}
+
+/// A list of inhibition rules, time intervals or escalation policies, each with its remove form.
+#[component]
+fn Parts(parts: Vec<Part>, tenant: TenantChoice, part: &'static str, empty: &'static str) -> impl IntoView {
+    if parts.is_empty() {
+        return view! { <p class="muted">{empty}</p> }.into_any();
+    }
+    view! {
+        <ul class="parts">
+            {parts.into_iter().map(|p| view! {
+                <li data-key=p.key.clone()><span>{p.text}</span>
+                    {tenant.can_edit.then(|| view! { <RemoveButton tenant=tenant.name.clone() part key=p.key.clone()/> })}</li>
+            }).collect_view()}
+        </ul>
+    }
+    .into_any()
 }
 
 #[component]

@@ -20,7 +20,7 @@ use uuid::Uuid;
 use super::{
     dispatcher::enqueue,
     repo::{self, now_ms},
-    ContactPointsPage, DeliveryView, InboxItem, InboxPage, PoliciesPage, PreviewRow,
+    ContactPointsPage, DeliveryView, InboxItem, InboxPage, Part, PoliciesPage, PreviewRow,
     ReceiverView, RouteView, SilenceView, SilencesPage, TenantChoice,
 };
 use crate::{
@@ -195,6 +195,7 @@ fn duration_text(ms: i64) -> String {
 fn route_views(route: &notify::route::Route, depth: usize, out: &mut Vec<RouteView>) {
     out.push(RouteView {
         depth,
+        path: route.id.clone(),
         matchers: if route.matchers.is_empty() {
             "every alert".into()
         } else {
@@ -292,10 +293,11 @@ pub async fn policies(scope: &Scope, pool: &PgPool, tenant: &str, labels: &str) 
     let inhibit_rules = config
         .inhibit_rules
         .iter()
-        .map(|r| {
+        .enumerate()
+        .map(|(i, r)| {
             let list = |ms: &[matcher::Matcher]| ms.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
             let equal = if r.equal.is_empty() { String::new() } else { format!(" when {} are equal", r.equal.join(", ")) };
-            format!("{} mutes {}{equal}", list(&r.source), list(&r.target))
+            Part { key: i.to_string(), text: format!("{} mutes {}{equal}", list(&r.source), list(&r.target)) }
         })
         .collect();
     let time_intervals = config
@@ -320,7 +322,7 @@ pub async fn policies(scope: &Scope, pool: &PgPool, tenant: &str, labels: &str) 
                     parts.join(" · ")
                 })
                 .collect();
-            format!("{}: {}", t.name, specs.join(" or "))
+            Part { key: t.name.clone(), text: format!("{}: {}", t.name, specs.join(" or ")) }
         })
         .collect();
     let escalations = config
@@ -337,7 +339,7 @@ pub async fn policies(scope: &Scope, pool: &PgPool, tenant: &str, labels: &str) 
                 .iter()
                 .map(|(after, receiver)| format!("after {} → {receiver}", duration_text(*after)))
                 .collect();
-            format!("{}: {matchers}, unacknowledged: {}", p.name, steps.join(", then "))
+            Part { key: p.name.clone(), text: format!("{}: {matchers}, unacknowledged: {}", p.name, steps.join(", then ")) }
         })
         .collect();
     let receivers = config.receivers.iter().map(|r| r.name.clone()).collect();

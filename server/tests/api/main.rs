@@ -20,6 +20,7 @@ mod notification_templates;
 mod notifications;
 mod notifications_digest;
 mod notifications_email;
+mod notifications_grafana;
 mod notifications_kill;
 mod oracle;
 mod pages;

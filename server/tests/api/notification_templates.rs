@@ -2,14 +2,12 @@
 //! file for the same alerts into Slack messages at a local receiver, and must write the same
 //! title and text; a broken file is refused with its name and line.
 
-use std::process::{Child, Command, Stdio};
-
 use serde_json::{json, Value};
 use sqlx::PgPool;
 
 use crate::{
     helpers::TestApp,
-    notifications::{configure, free_port, start_notifier, until, Receiver},
+    notifications::{configure, free_port, start_notifier, until, Alertmanager, Receiver},
 };
 use app::ssr::scope::TokenScope;
 
@@ -49,15 +47,6 @@ fn slack_yaml(port: u16, path: &str, templates: &str) -> String {
     )
 }
 
-struct Alertmanager(Child);
-
-impl Drop for Alertmanager {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[sqlx::test(migrator = "app::ssr::MIGRATOR")]
 async fn alertmanager_and_meridian_render_the_same_templates(pool: PgPool) {
     let receiver = Receiver::default();
@@ -69,28 +58,8 @@ async fn alertmanager_and_meridian_render_the_same_templates(pool: PgPool) {
     let work = tempfile::tempdir().unwrap();
     let tmpl = work.path().join("team.tmpl");
     std::fs::write(&tmpl, TEAM_TMPL).unwrap();
-    let config = work.path().join("alertmanager.yml");
-    std::fs::write(&config, slack_yaml(port, "/am", &format!("templates: ['{}']\n", tmpl.display()))).unwrap();
-    let am_port = free_port();
-    let _am = Alertmanager(
-        Command::new("prometheus-alertmanager")
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.path={}", work.path().join("data").display()))
-            .arg(format!("--web.listen-address=127.0.0.1:{am_port}"))
-            .arg("--cluster.listen-address=")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("prometheus-alertmanager (Debian's package) runs"),
-    );
+    let (_am, am) = Alertmanager::start(&slack_yaml(port, "/am", &format!("templates: ['{}']\n", tmpl.display())), work.path()).await;
     let client = reqwest::Client::new();
-    let am = format!("http://127.0.0.1:{am_port}");
-    for _ in 0..100 {
-        if client.get(format!("{am}/-/ready")).send().await.is_ok_and(|r| r.status().is_success()) {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
     let posted = client.post(format!("{am}/api/v2/alerts")).json(&alerts(starts)).send().await.unwrap();
     assert_eq!(posted.status(), 200);
 

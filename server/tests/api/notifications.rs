@@ -165,6 +165,45 @@ impl Receiver {
     }
 }
 
+/// Debian's Alertmanager 0.25 (`prometheus-alertmanager`), stopped when dropped.
+pub(crate) struct Alertmanager(std::process::Child);
+
+impl Alertmanager {
+    /// Starts one with `config` (its files in `work`), ready; answers its base URL too.
+    pub(crate) async fn start(config: &str, work: &std::path::Path) -> (Alertmanager, String) {
+        let file = work.join("alertmanager.yml");
+        std::fs::write(&file, config).unwrap();
+        let port = free_port();
+        let am = Alertmanager(
+            Command::new("prometheus-alertmanager")
+                .arg(format!("--config.file={}", file.display()))
+                .arg(format!("--storage.path={}", work.join("data").display()))
+                .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+                .arg("--cluster.listen-address=")
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("prometheus-alertmanager (Debian's package) runs"),
+        );
+        let url = format!("http://127.0.0.1:{port}");
+        let client = reqwest::Client::new();
+        for _ in 0..100 {
+            if client.get(format!("{url}/-/ready")).send().await.is_ok_and(|r| r.status().is_success()) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        (am, url)
+    }
+}
+
+impl Drop for Alertmanager {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A configuration sending everything to a webhook on `port`, quickly.
 fn webhook_config(port: u16) -> String {
     format!(

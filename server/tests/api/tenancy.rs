@@ -292,6 +292,9 @@ fn matrix() -> Vec<(&'static str, &'static str, Rule)> {
         ("POST", "/rpc/template_form", Rule::EditorFn),
         ("POST", "/rpc/add_contact_point", Rule::EditorFn),
         ("POST", "/rpc/add_route", Rule::EditorFn),
+        ("POST", "/rpc/add_inhibit_rule", Rule::EditorFn),
+        ("POST", "/rpc/add_time_interval", Rule::EditorFn),
+        ("POST", "/rpc/add_escalation", Rule::EditorFn),
         // The matrix's tenant has no contact point of that name: found as far as the caller
         // may change the tenant.
         ("POST", "/rpc/remove_notification_part", Rule::DashboardEdit(404)),
@@ -911,7 +914,29 @@ async fn perform(
             ("name", format!("matrix-{}", uuid::Uuid::new_v4())),
             ("kind", "inbox".into()),
         ],
-        "/rpc/remove_notification_part" => vec![("tenant", tenant_name.into()), ("contact_point", "nobody".into())],
+        "/rpc/remove_notification_part" => vec![
+            ("tenant", tenant_name.into()),
+            ("part", "contact_point".into()),
+            ("key", "nobody".into()),
+        ],
+        // Each adds a part that changes nothing the other cases rely on; names are fresh.
+        "/rpc/add_inhibit_rule" => vec![
+            ("tenant", tenant_name.into()),
+            ("source_matchers", "alertname=\"MatrixSource\"".into()),
+            ("target_matchers", "alertname=\"MatrixTarget\"".into()),
+        ],
+        "/rpc/add_time_interval" => vec![
+            ("tenant", tenant_name.into()),
+            ("name", format!("matrix-{}", uuid::Uuid::new_v4())),
+            ("weekdays", "saturday".into()),
+        ],
+        "/rpc/add_escalation" => vec![
+            ("tenant", tenant_name.into()),
+            ("name", format!("matrix-{}", uuid::Uuid::new_v4())),
+            ("matchers", "alertname=\"MatrixEscalation\"".into()),
+            ("after_1", "1h".into()),
+            ("receiver_1", "inbox".into()),
+        ],
         "/rpc/template_form" => vec![
             ("intent", "save".into()),
             ("tenant", tenant_name.into()),

@@ -1,5 +1,5 @@
 //! The administration commands scripts rely on: `create-admin`, `tenant create`,
-//! `token create`, `audit verify`. Results go to stdout, logs to stderr.
+//! `token create`, `audit verify`, `slo generate`. Results go to stdout, logs to stderr.
 
 use std::io::IsTerminal;
 
@@ -103,4 +103,37 @@ pub async fn verify_audit(pool: &PgPool) -> anyhow::Result<bool> {
         ),
     }
     Ok(report.intact)
+}
+
+/// `slo generate`: the rules Sloth would generate for the spec in `file`, on stdout; its
+/// problems, each with its line, on stderr (exit 1).
+pub fn generate_slo_rules(
+    file: &std::path::Path,
+    period: &str,
+    extra_labels: &[String],
+) -> anyhow::Result<std::process::ExitCode> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let period_days = match slo::Window::parse(period, slo::Tz::UTC) {
+        Ok(slo::Window::Rolling { days }) => days,
+        _ => bail!("--period {period:?}: give a number of days, as Sloth does (\"30d\")"),
+    };
+    let mut options = slo::sloth::Options { period_days, ..Default::default() };
+    for label in extra_labels {
+        let Some((name, value)) = label.split_once('=') else {
+            bail!("--extra-labels {label:?}: give name=value");
+        };
+        options.extra_labels.insert(name.trim().into(), value.trim().into());
+    }
+    match slo::sloth::generate(&text, &options) {
+        Ok(rules) => {
+            print!("{rules}");
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        Err(problems) => {
+            for problem in problems {
+                eprintln!("{}: {problem}", file.display());
+            }
+            Ok(std::process::ExitCode::FAILURE)
+        }
+    }
 }

@@ -7,7 +7,8 @@ use clap::Parser;
 use server::{
     cli, demo, observability,
     settings::{
-        AuditCommand, BenchCommand, Cli, Command, RulesCommand, TenantCommand, TokenCommand,
+        AuditCommand, BenchCommand, Cli, Command, RulesCommand, SloCommand, TenantCommand,
+        TokenCommand,
     },
     startup::{app_state, prepare_database, Application},
 };
@@ -60,9 +61,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         });
     }
 
+    if let Command::Slo {
+        command: SloCommand::Generate { file, period, extra_labels },
+    } = &command
+    {
+        return cli::generate_slo_rules(file, period, extra_labels);
+    }
+
     let (pool, cluster) = prepare_database(&settings).await?;
     let outcome = match command {
-        Command::Serve | Command::Rules { .. } => unreachable!("handled above"),
+        Command::Serve | Command::Rules { .. } | Command::Slo { .. } => {
+            unreachable!("handled above")
+        }
         Command::Migrate => {
             println!("Migrations applied.");
             Ok(ExitCode::SUCCESS)

@@ -57,6 +57,11 @@ pub enum Command {
         #[command(subcommand)]
         command: RulesCommand,
     },
+    /// Service level objectives.
+    Slo {
+        #[command(subcommand)]
+        command: SloCommand,
+    },
     /// Benchmarks; run them against a scratch database.
     Bench {
         #[command(subcommand)]
@@ -72,6 +77,23 @@ pub enum RulesCommand {
     Test {
         #[arg(required = true)]
         files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug, Clone, PartialEq, Eq)]
+pub enum SloCommand {
+    /// Turns a Sloth spec (`version: prometheus/v1`) into the Prometheus rule file Sloth
+    /// generates for it (the same recording-rule names, labels, expressions and thresholds),
+    /// written to standard output; a problem is reported with its line. Needs no database.
+    Generate {
+        file: PathBuf,
+        /// The period objectives are judged over, in days (Sloth's `--default-slo-period`).
+        #[arg(long, default_value = "30d")]
+        period: String,
+        /// A label added to every recorded series, `name=value`; repeatable (Sloth's
+        /// `--extra-labels`).
+        #[arg(long = "extra-labels", short = 'l')]
+        extra_labels: Vec<String>,
     },
 }
 

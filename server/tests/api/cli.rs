@@ -309,3 +309,35 @@ async fn import_loads_a_json_lines_file_or_nothing_when_a_line_is_bad() {
     assert_eq!(kind, "gauge");
     conn.close().await.unwrap();
 }
+
+/// `slo generate` on Sloth's own example writes the rules Sloth wrote for it (rule for rule),
+/// which promtool accepts; a bad spec is refused with its line.
+#[test]
+fn slo_generate_writes_the_rules_sloth_writes() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../crates/slo/testdata/sloth");
+    let output = server()
+        .args(["slo", "generate", &format!("{dir}/home-wifi.yml"), "-l", "cmd=examplesgen.sh"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let generated = stdout(&output);
+    let ours = rules::file::parse(&generated).unwrap();
+    // Sloth's file came from a development build; Meridian names itself.
+    let sloth = std::fs::read_to_string(format!("{dir}/home-wifi.gen.yml"))
+        .unwrap()
+        .replace("sloth_version: dev", &format!("sloth_version: meridian-{}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(ours, rules::file::parse(&sloth).unwrap());
+    let work = tempfile::tempdir().unwrap();
+    let file = work.path().join("rules.yml");
+    std::fs::write(&file, &generated).unwrap();
+    let checked = Command::new("promtool").args(["check", "rules"]).arg(&file).output().unwrap();
+    assert!(checked.status.success(), "{}{}", stdout(&checked), stderr(&checked));
+
+    let bad = work.path().join("bad.yml");
+    std::fs::write(&bad, "version: prometheus/v1\nservice: api\nslos:\n  - name: availability\n    objective: 101\n    sli: {raw: {errorRatioQuery: x}}\n    alerting: {name: A}\n").unwrap();
+    let output = server().args(["slo", "generate"]).arg(&bad).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("line 5, column 5: slos[0].objective"), "{}", stderr(&output));
+    let output = server().args(["slo", "generate", "--period", "month"]).arg(&bad).output().unwrap();
+    assert!(stderr(&output).contains("--period"), "{}", stderr(&output));
+}

@@ -310,26 +310,23 @@ pub(super) mod server {
                 Ok(())
             }
         }
+        /// Removes the item at the place `at` names (`"2"`).
+        fn remove_at<T>(items: &mut Vec<T>, at: &str) -> Result<(), AppError> {
+            match at.parse::<usize>() {
+                Ok(at) if at < items.len() => {
+                    items.remove(at);
+                    Ok(())
+                }
+                _ => Err(AppError::NotFound),
+            }
+        }
         match part {
             "contact_point" => remove_where(&mut file.receivers, |r| r.name != key),
             "route" => {
                 let (parent, last) = key.rsplit_once('.').ok_or(AppError::NotFound)?;
-                let at: usize = last.parse().map_err(|_| AppError::NotFound)?;
-                let routes = &mut route_at(file, parent)?.routes;
-                if at >= routes.len() {
-                    return Err(AppError::NotFound);
-                }
-                routes.remove(at);
-                Ok(())
+                remove_at(&mut route_at(file, parent)?.routes, last)
             }
-            "inhibit_rule" => {
-                let at: usize = key.parse().map_err(|_| AppError::NotFound)?;
-                if at >= file.inhibit_rules.len() {
-                    return Err(AppError::NotFound);
-                }
-                file.inhibit_rules.remove(at);
-                Ok(())
-            }
+            "inhibit_rule" => remove_at(&mut file.inhibit_rules, key),
             "time_interval" => remove_where(&mut file.time_intervals, |t| t.name != key)
                 .or_else(|_| remove_where(&mut file.mute_time_intervals, |t| t.name != key)),
             "escalation" => remove_where(&mut file.escalation_policies, |p| p.name != key),

@@ -170,17 +170,6 @@ pub enum Status {
     Violated,
 }
 
-impl Status {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Status::Compliant => "compliant",
-            Status::NoData => "no_data",
-            Status::Warning => "warning",
-            Status::Violated => "violated",
-        }
-    }
-}
-
 /// A threshold objective's status, as the plans we serve state it: a lower-is-better value is
 /// compliant at or under its target and a warning up to 10 % above it; a higher-is-better value
 /// is compliant at or over its target and a warning down to 10 % below it; beyond that band the
@@ -285,9 +274,7 @@ mod tests {
 
     #[test]
     fn a_maintenance_window_over_an_error_burst_leaves_the_budget_unchanged() {
-        let start = DateTime::parse_from_rfc3339("2026-06-01T00:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
+        let start = crate::utc("2026-06-01T00:00:00Z");
         let span = Span::new(start, start + Duration::days(1));
         // A day of 5-minute buckets at 1,000 requests, 1 failing; 02:00-03:00 fails half.
         let buckets: Vec<Bucket> = (0..288)

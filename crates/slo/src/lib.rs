@@ -18,3 +18,11 @@ pub mod window;
 pub use budget::{Budget, Direction, Events, Status};
 pub use chrono_tz::Tz;
 pub use window::{Calendar, Span, Window};
+
+/// A time as tests write one (`2026-03-29T01:30:00Z`).
+#[cfg(test)]
+pub(crate) fn utc(text: &str) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .unwrap()
+        .with_timezone(&chrono::Utc)
+}

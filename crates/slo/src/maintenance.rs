@@ -1,7 +1,7 @@
 //! Maintenance windows: announced downtime that an objective does not count. A recurring one
 //! keeps its local time across DST changes ("Sundays 02:00 to 04:00 in Europe/Berlin").
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc, Weekday};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
@@ -85,10 +85,6 @@ impl Maintenance {
             .len()
             == 1
     }
-
-    pub fn weekday(&self) -> Weekday {
-        self.start.with_timezone(&self.zone).weekday()
-    }
 }
 
 /// The minutes of `span` that no maintenance window covers.
@@ -115,12 +111,7 @@ mod tests {
     use chrono_tz::Europe::Berlin;
 
     use super::*;
-
-    fn utc(text: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(text)
-            .unwrap()
-            .with_timezone(&Utc)
-    }
+    use crate::utc;
 
     #[test]
     fn a_weekly_window_keeps_its_local_time_across_dst() {

@@ -175,12 +175,7 @@ mod tests {
     use chrono_tz::{America::Sao_Paulo, Europe::Berlin};
 
     use super::*;
-
-    fn utc(text: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(text)
-            .unwrap()
-            .with_timezone(&Utc)
-    }
+    use crate::utc;
 
     fn month(zone: Tz) -> Window {
         Window::Calendar {
